@@ -1,0 +1,33 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+// The socket system calls reactor makes, as function variables, so that tests
+// in any package of the module can inject faults the kernel cannot be made to
+// produce on demand (EINTR, EALREADY, EISCONN, EAGAIN, EMFILE, ENOBUFS). This
+// follows net/hook_unix.go and internal/poll/hook_unix.go.
+//
+// Production code loads a variable into a local before calling it, to avoid a
+// race with test code that restores the old value (net/fd_unix.go). Tests that
+// replace a variable restore it before they return and do not run in parallel
+// with other tests that dial.
+
+package hook
+
+import "golang.org/x/sys/unix"
+
+var (
+	// Socket creates a socket. The type already carries SOCK_NONBLOCK and
+	// SOCK_CLOEXEC where the platform has them.
+	Socket = unix.Socket
+	// Connect starts a connect.
+	Connect = unix.Connect
+	// Bind binds a local address.
+	Bind = unix.Bind
+	// GetsockoptInt reads an integer socket option (SO_ERROR).
+	GetsockoptInt = unix.GetsockoptInt
+	// Getpeername confirms that a socket is connected.
+	Getpeername = unix.Getpeername
+	// Getsockname reads the local address (self-connect detection).
+	Getsockname = unix.Getsockname
+	// Close closes a socket.
+	Close = unix.Close
+)

@@ -1,0 +1,390 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package reactor
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"github.com/panjf2000/gnet/v2/pkg/netpoll"
+	"golang.org/x/sys/unix"
+
+	"github.com/sigdial/sigdial/internal/hook"
+)
+
+// A ConnectRequest describes one nonblocking connect: one socket, one remote
+// address. The reactor reads it until the connect completes; the caller must
+// not change it meanwhile.
+type ConnectRequest struct {
+	// Family, Type and Protocol are socket(2)'s arguments, for example
+	// unix.AF_INET, unix.SOCK_STREAM, 0. SOCK_NONBLOCK and SOCK_CLOEXEC are
+	// added by the reactor.
+	Family, Type, Protocol int
+
+	// Remote is the address to connect to.
+	Remote unix.Sockaddr
+
+	// Local, if not nil, is bound before the connect.
+	Local unix.Sockaddr
+
+	// Control, if not nil, is called with the new socket after it is made
+	// and before it is bound or connected, as net.Dialer calls its Control
+	// hook. An error from it ends the connect with that error.
+	Control func(fd int) error
+
+	// Deadline, if not zero, ends a connect still pending at that time
+	// with os.ErrDeadlineExceeded.
+	Deadline time.Time
+
+	// RetrySpurious retries, up to twice, a TCP connect that connected the
+	// socket to itself or failed with EADDRNOTAVAIL, as net does when the
+	// local port is not fixed (net/tcpsock_posix.go, go.dev/issue/2690).
+	RetrySpurious bool
+
+	// NoFastPath skips the getpeername check right after EINPROGRESS. The
+	// check finds loopback connects that the kernel finished inside
+	// connect(2) and completes them without a trip through the poller; a
+	// remote connect pays one failed getpeername for it. Benchmarks turn it
+	// off to measure the poller path, which real networks always take.
+	NoFastPath bool
+}
+
+// An Op is one connect in progress on a loop.
+type Op struct {
+	l     *Loop
+	req   *ConnectRequest
+	done  func(fd int, err error)
+	fd    int
+	err   error // result, once state is opDone
+	state uint8
+	tries uint8 // spurious-failure retries made on the loop
+	timer Timer // the deadline, if any
+}
+
+const (
+	opQueued  uint8 = iota // started on another goroutine, registration posted
+	opPending              // registered with the poller
+	opDone                 // completed; done called or about to be
+)
+
+// Connect starts a nonblocking connect and calls done exactly once, on the
+// loop, with a connected socket (which done then owns) or an error. done is
+// never called from inside Connect, even when the connect finished at once:
+// that completion is posted to the loop.
+//
+// The socket, Control, bind and connect system calls run on the calling
+// goroutine; only a connect still in progress is handed to the loop's
+// poller. Connect may be called from any goroutine. If the loop is closed it
+// returns ErrClosed and done is never called.
+//
+// Errors passed to done are those of the system calls, wrapped by
+// os.NewSyscallError ("socket", "bind", "connect", "getsockopt",
+// "epoll_ctl add"); an error from Control as it was returned;
+// os.ErrDeadlineExceeded when Deadline passed; the error given to Cancel;
+// ErrClosed when the reactor closed first.
+func (l *Loop) Connect(req *ConnectRequest, done func(fd int, err error)) (*Op, error) {
+	op, fd, err := l.StartConnect(req, done)
+	if op != nil {
+		return op, nil
+	}
+	if err == ErrClosed {
+		return nil, err
+	}
+	op = &Op{l: l, req: req, done: done, fd: fd, err: err, state: opDone}
+	if perr := l.Post(func() { l.callDone(op) }); perr != nil {
+		if fd >= 0 {
+			closeFD(fd)
+		}
+		return nil, perr
+	}
+	return op, nil
+}
+
+// StartConnect is Connect for a caller that will wait for the result, such as
+// a blocking Dial. If the connect succeeded or failed before StartConnect
+// returns, it returns a nil Op with the final fd and error, and done is never
+// called. Otherwise it returns the Op, and done is called on the loop as for
+// Connect. If the loop is closed it returns ErrClosed before making any
+// system call.
+func (l *Loop) StartConnect(req *ConnectRequest, done func(fd int, err error)) (op *Op, fd int, err error) {
+	if l.closed.Load() {
+		return nil, -1, ErrClosed
+	}
+	fd, err, pending := connectRetry(req)
+	if !pending {
+		return nil, fd, err
+	}
+	op = &Op{l: l, req: req, done: done, fd: fd, state: opQueued}
+	if perr := l.Post(func() { l.register(op) }); perr != nil {
+		closeFD(fd)
+		return nil, -1, perr
+	}
+	return op, -1, nil
+}
+
+// ConnectOnLoop is Connect for code already running on the loop: a connect
+// in progress is registered at once, with no post. done is called after the
+// function that called ConnectOnLoop returns to the loop, never inside it.
+// Loop only.
+func (l *Loop) ConnectOnLoop(req *ConnectRequest, done func(fd int, err error)) *Op {
+	op := &Op{l: l, req: req, done: done, state: opQueued}
+	if l.closed.Load() {
+		op.fd = -1
+		l.complete(op, ErrClosed)
+		return op
+	}
+	fd, err, pending := connectRetry(req)
+	op.fd = fd
+	if pending {
+		l.register(op)
+	} else {
+		l.complete(op, err)
+	}
+	return op
+}
+
+// Cancel ends the connect with err if it is still pending; done then
+// receives err. It may be called from any goroutine, any number of times;
+// calls after completion do nothing. Cancellation is asynchronous: it is
+// posted to the loop, so a connect that completes first completes normally.
+func (op *Op) Cancel(err error) {
+	if err == nil {
+		panic("sigdial/reactor: Cancel with a nil error")
+	}
+	l := op.l
+	_ = l.Post(func() {
+		if op.state != opDone {
+			l.complete(op, err)
+		}
+	})
+}
+
+// register hands a connect in progress to the poller. Loop only.
+func (l *Loop) register(op *Op) {
+	switch {
+	case l.closed.Load():
+		l.complete(op, ErrClosed)
+		return
+	case !op.req.Deadline.IsZero() && !time.Now().Before(op.req.Deadline):
+		l.complete(op, os.ErrDeadlineExceeded)
+		return
+	}
+	// Edge-triggered: a spurious wake-up that finds the connect still in
+	// progress waits for the next edge instead of spinning.
+	if err := l.poller.AddWrite(&netpoll.PollAttachment{FD: op.fd}, true); err != nil {
+		l.complete(op, err)
+		return
+	}
+	for op.fd >= len(l.ops) {
+		l.ops = append(l.ops, nil)
+		l.ops = l.ops[:cap(l.ops)]
+	}
+	l.ops[op.fd] = op
+	l.pending++
+	op.state = opPending
+	if !op.req.Deadline.IsZero() {
+		op.timer = Timer{l: l, op: op, index: -1}
+		l.schedule(&op.timer, int64(op.req.Deadline.Sub(l.epoch)))
+	}
+}
+
+// check reads the outcome of a connect after the poller woke it, as
+// net/fd_unix.go does: SO_ERROR first (go.dev/issue/7474: never connect
+// again), then getpeername to tell a real completion from a spurious
+// wake-up (go.dev/issue/14548, go.dev/issue/19289). Loop only.
+func (l *Loop) check(op *Op) {
+	getsockoptInt := hook.GetsockoptInt
+	nerr, err := getsockoptInt(op.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		l.complete(op, os.NewSyscallError("getsockopt", err))
+		return
+	}
+	switch e := unix.Errno(nerr); e {
+	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+		return // still in progress: wait for the next edge
+	case unix.EISCONN:
+		l.complete(op, nil)
+	case 0:
+		getpeername := hook.Getpeername
+		if _, err := getpeername(op.fd); err == nil {
+			l.complete(op, nil)
+		}
+		// Otherwise the wake-up was spurious: keep waiting.
+	default:
+		l.complete(op, os.NewSyscallError("connect", e))
+	}
+}
+
+// expire ends a connect whose deadline has passed. Loop only.
+func (l *Loop) expire(op *Op) {
+	if op.state != opDone {
+		l.complete(op, os.ErrDeadlineExceeded)
+	}
+}
+
+// complete ends op with err (nil: op.fd is connected). It takes the fd out
+// of the poller before anything else happens to it: an epoll registration
+// lives as long as the open file description, and the socket is about to be
+// closed or handed to code that may dup it. A spurious failure is retried
+// when the request asks for it. done runs from runDeferred. Loop only.
+func (l *Loop) complete(op *Op, err error) {
+	if op.state == opPending {
+		_ = l.poller.Delete(op.fd)
+		l.ops[op.fd] = nil
+		l.pending--
+		op.timer.Stop()
+		op.state = opQueued
+	}
+	if op.req.RetrySpurious && op.tries < 2 && !l.closed.Load() && spurious(op.fd, op.req, err) {
+		op.tries++
+		if err == nil {
+			closeFD(op.fd)
+		}
+		fd, err, pending := connectOnce(op.req)
+		op.fd = fd
+		if pending {
+			l.register(op)
+		} else {
+			l.complete(op, err)
+		}
+		return
+	}
+	if err != nil && op.fd >= 0 {
+		closeFD(op.fd)
+		op.fd = -1
+	}
+	op.err = err
+	op.state = opDone
+	l.deferred = append(l.deferred, op)
+}
+
+// runDeferred calls done for every completed op. It runs after each event,
+// task and timer, so done never runs inside the call that completed it.
+func (l *Loop) runDeferred() {
+	for len(l.deferred) > 0 {
+		ops := l.deferred
+		l.deferred = nil
+		for _, op := range ops {
+			l.callDone(op)
+		}
+	}
+}
+
+// callDone calls op.done, reporting a panic instead of letting it end the
+// loop. A panicking done still owns the fd it was given.
+func (l *Loop) callDone(op *Op) {
+	defer func() {
+		if v := recover(); v != nil {
+			report(l.onPanic, v)
+		}
+	}()
+	op.done(op.fd, op.err)
+}
+
+// failAll ends every pending connect with err, on the loop goroutine, after
+// the poller has stopped. The poller is about to be closed, so the fds are
+// closed without an EPOLL_CTL_DEL: closing the last reference removes them.
+func (l *Loop) failAll(err error) {
+	for fd, op := range l.ops {
+		if op == nil {
+			continue
+		}
+		l.ops[fd] = nil
+		l.pending--
+		op.timer.Stop()
+		closeFD(op.fd)
+		op.fd = -1
+		op.err = err
+		op.state = opDone
+		l.deferred = append(l.deferred, op)
+	}
+	l.runDeferred()
+}
+
+// connectRetry runs connectOnce, retrying spurious failures as
+// net's doDialTCPProto does.
+func connectRetry(req *ConnectRequest) (fd int, err error, pending bool) {
+	for i := 0; ; i++ {
+		fd, err, pending = connectOnce(req)
+		if pending || !req.RetrySpurious || i == 2 || !spurious(fd, req, err) {
+			return fd, err, pending
+		}
+		if err == nil {
+			closeFD(fd)
+		}
+	}
+}
+
+// connectOnce makes the socket, calls Control, binds and starts the connect.
+// It returns pending when the connect is in progress, and closes the socket
+// on every failure: a half-open socket in SYN_SENT keeps retransmitting.
+func connectOnce(req *ConnectRequest) (fd int, err error, pending bool) {
+	fd, err = sysSocket(req.Family, req.Type, req.Protocol)
+	if err != nil {
+		return -1, err, false
+	}
+	if req.Control != nil {
+		if err = req.Control(fd); err != nil {
+			closeFD(fd)
+			return -1, err, false
+		}
+	}
+	if req.Local != nil {
+		bind := hook.Bind
+		if err = bind(fd, req.Local); err != nil {
+			closeFD(fd)
+			return -1, os.NewSyscallError("bind", err), false
+		}
+	}
+	connect := hook.Connect
+	switch err = connect(fd, req.Remote); err {
+	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+		// EINTR: POSIX says the connect goes on asynchronously; calling
+		// connect again would fail with EALREADY. Wait like EINPROGRESS.
+		if !req.NoFastPath {
+			getpeername := hook.Getpeername
+			if _, perr := getpeername(fd); perr == nil {
+				return fd, nil, false
+			}
+		}
+		return fd, nil, true
+	case nil, unix.EISCONN:
+		return fd, nil, false
+	default:
+		closeFD(fd)
+		return -1, os.NewSyscallError("connect", err), false
+	}
+}
+
+// spurious reports whether a finished connect should be retried: the socket
+// connected to itself (both ends share an ephemeral port on a local
+// address), or the kernel briefly had no port (EADDRNOTAVAIL).
+func spurious(fd int, req *ConnectRequest, err error) bool {
+	if err != nil {
+		return errors.Is(err, unix.EADDRNOTAVAIL)
+	}
+	if req.Type&0xf != unix.SOCK_STREAM {
+		return false
+	}
+	getsockname := hook.Getsockname
+	lsa, gerr := getsockname(fd)
+	if gerr != nil {
+		// net treats an unknown local address as a self-connect.
+		return true
+	}
+	switch r := req.Remote.(type) {
+	case *unix.SockaddrInet4:
+		l, ok := lsa.(*unix.SockaddrInet4)
+		return ok && l.Port == r.Port && l.Addr == r.Addr
+	case *unix.SockaddrInet6:
+		l, ok := lsa.(*unix.SockaddrInet6)
+		return ok && l.Port == r.Port && l.Addr == r.Addr
+	}
+	return false
+}
+
+func closeFD(fd int) {
+	closeFn := hook.Close
+	_ = closeFn(fd)
+}
