@@ -12,7 +12,9 @@ var ErrClosed = &closedError{}
 
 type closedError struct{}
 
-func (*closedError) Error() string { return "sigdial/reactor: reactor closed: " + net.ErrClosed.Error() }
+func (*closedError) Error() string {
+	return "sigdial/reactor: reactor closed: " + net.ErrClosed.Error()
+}
 func (*closedError) Unwrap() error { return net.ErrClosed }
 
 // ErrUnsupported is returned by New on platforms that have no reactor yet.

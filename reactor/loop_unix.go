@@ -31,11 +31,11 @@ type Loop struct {
 	armed   bool       // a wake-up is on its way, or the loop is running tasks
 	stopped bool       // Post refuses work
 
-	closed atomic.Bool    // reported by Closed
-	done   chan struct{}  // closed when run has returned
-	err    error          // why the loop stopped, if not by Close
-	runFn  queue.Func     // l.runTasks, made once
-	stopFn queue.Func     // returns errorx.ErrEngineShutdown
+	closed atomic.Bool   // reported by Closed
+	done   chan struct{} // closed when run has returned
+	err    error         // why the loop stopped, if not by Close
+	runFn  queue.Func    // l.runTasks, made once
+	stopFn queue.Func    // returns errorx.ErrEngineShutdown
 
 	// Loop-goroutine state: no locks.
 	spare    []func() // the previous batch's backing array

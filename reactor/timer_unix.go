@@ -10,7 +10,7 @@ import "time"
 // no goroutine and no runtime timer of its own.
 type Timer struct {
 	l     *Loop
-	when  int64 // ns since l.epoch
+	when  int64  // ns since l.epoch
 	seq   uint64 // tie-break: equal deadlines fire in scheduling order
 	index int    // position in l.timers, -1 when not scheduled
 	f     func()
