@@ -184,7 +184,7 @@ func (l *Loop) register(op *Op) {
 	l.pending++
 	op.state = opPending
 	if !op.req.Deadline.IsZero() {
-		op.timer = Timer{l: l, op: op, index: -1}
+		op.timer = Timer{l: l, op: op}
 		l.schedule(&op.timer, int64(op.req.Deadline.Sub(l.epoch)))
 	}
 }

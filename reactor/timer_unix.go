@@ -12,21 +12,21 @@ type Timer struct {
 	l     *Loop
 	when  int64  // ns since l.epoch
 	seq   uint64 // tie-break: equal deadlines fire in scheduling order
-	index int    // position in l.timers, -1 when not scheduled
+	pos   int    // 1 + index in l.timers; 0 when not scheduled
 	f     func()
 	op    *Op // a connect deadline: fail op instead of calling f
 }
 
 // AfterFunc schedules f to run on the loop after d. Loop only.
 func (l *Loop) AfterFunc(d time.Duration, f func()) *Timer {
-	t := &Timer{l: l, f: f, index: -1}
+	t := &Timer{l: l, f: f}
 	l.schedule(t, l.now()+int64(d))
 	return t
 }
 
 // At schedules f to run on the loop at deadline. Loop only.
 func (l *Loop) At(deadline time.Time, f func()) *Timer {
-	t := &Timer{l: l, f: f, index: -1}
+	t := &Timer{l: l, f: f}
 	l.schedule(t, int64(deadline.Sub(l.epoch)))
 	return t
 }
@@ -34,7 +34,7 @@ func (l *Loop) At(deadline time.Time, f func()) *Timer {
 // Stop prevents the timer from firing. It returns true if the call stopped
 // the timer, false if it had already fired or been stopped. Loop only.
 func (t *Timer) Stop() bool {
-	if t == nil || t.index < 0 {
+	if t == nil || t.pos == 0 {
 		return false
 	}
 	t.l.timers.remove(t)
@@ -105,22 +105,22 @@ func before(a, b *Timer) bool {
 }
 
 func (h *timerHeap) push(t *Timer) {
-	t.index = len(*h)
 	*h = append(*h, t)
-	h.up(t.index)
+	t.pos = len(*h)
+	h.up(t.pos - 1)
 }
 
 func (h *timerHeap) remove(t *Timer) {
 	s := *h
-	i := t.index
+	i := t.pos - 1
 	last := len(s) - 1
 	if i != last {
 		s[i] = s[last]
-		s[i].index = i
+		s[i].pos = i + 1
 	}
 	s[last] = nil
 	*h = s[:last]
-	t.index = -1
+	t.pos = 0
 	if i != last {
 		if !h.down(i) {
 			h.up(i)
@@ -135,7 +135,7 @@ func (h timerHeap) up(i int) {
 			break
 		}
 		h[p], h[i] = h[i], h[p]
-		h[p].index, h[i].index = p, i
+		h[p].pos, h[i].pos = p+1, i+1
 		i = p
 	}
 }
@@ -156,7 +156,7 @@ func (h timerHeap) down(i int) bool {
 			break
 		}
 		h[i], h[c] = h[c], h[i]
-		h[i].index, h[c].index = i, c
+		h[i].pos, h[c].pos = i+1, c+1
 		i = c
 	}
 	return i > start
@@ -164,7 +164,7 @@ func (h timerHeap) down(i int) bool {
 
 func (h *timerHeap) clear() {
 	for _, t := range *h {
-		t.index = -1
+		t.pos = 0
 	}
 	*h = nil
 }
