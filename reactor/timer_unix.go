@@ -9,12 +9,12 @@ import "time"
 // runtime timer, armed for the earliest deadline, so a pending timer costs
 // no goroutine and no runtime timer of its own.
 type Timer struct {
-	l     *Loop
-	when  int64  // ns since l.epoch
-	seq   uint64 // tie-break: equal deadlines fire in scheduling order
-	pos   int    // 1 + index in l.timers; 0 when not scheduled
-	f     func()
-	op    *Op // a connect deadline: fail op instead of calling f
+	l    *Loop
+	when int64  // ns since l.epoch
+	seq  uint64 // tie-break: equal deadlines fire in scheduling order
+	pos  int    // 1 + index in l.timers; 0 when not scheduled
+	f    func()
+	op   *Op // a connect deadline: fail op instead of calling f
 }
 
 // AfterFunc schedules f to run on the loop after d. Loop only.
