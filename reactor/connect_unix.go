@@ -22,7 +22,9 @@ type ConnectRequest struct {
 	// added by the reactor.
 	Family, Type, Protocol int
 
-	// Remote is the address to connect to.
+	// Remote is the address to connect to. Remote and Local must not be
+	// used by another connect at the same time: x/sys/unix writes into a
+	// Sockaddr while converting it.
 	Remote unix.Sockaddr
 
 	// Local, if not nil, is bound before the connect.
@@ -101,13 +103,14 @@ func (l *Loop) Connect(req *ConnectRequest, done func(fd int, err error)) (*Op, 
 	return op, nil
 }
 
-// StartConnect is Connect for a caller that will wait for the result, such as
-// a blocking Dial. If the connect succeeded or failed before StartConnect
-// returns, it returns a nil Op with the final fd and error, and done is never
-// called. Otherwise it returns the Op, and done is called on the loop as for
-// Connect. If the loop is closed it returns ErrClosed before making any
-// system call.
-func (l *Loop) StartConnect(req *ConnectRequest, done func(fd int, err error)) (op *Op, fd int, err error) {
+// Start is the first half of Connect, for a caller that can use a result at
+// once, such as a blocking Dial. It makes the system calls on the calling
+// goroutine. If the connect succeeded or failed before Start returns, it
+// returns a nil Op with the final fd and error. Otherwise it returns an Op
+// that nothing watches yet: the caller must then either call Watch on the
+// loop (a posted function), or Abort. If the loop is closed, Start returns
+// ErrClosed before making any system call.
+func (l *Loop) Start(req *ConnectRequest) (op *Op, fd int, err error) {
 	if l.closed.Load() {
 		return nil, -1, ErrClosed
 	}
@@ -115,12 +118,50 @@ func (l *Loop) StartConnect(req *ConnectRequest, done func(fd int, err error)) (
 	if !pending {
 		return nil, fd, err
 	}
-	op = &Op{l: l, req: req, done: done, fd: fd, state: opQueued}
-	if perr := l.Post(func() { l.register(op) }); perr != nil {
-		closeFD(fd)
+	return &Op{l: l, req: req, fd: fd, state: opQueued}, -1, nil
+}
+
+// StartConnect is Start followed by a posted Watch: done is called on the
+// loop if the returned Op is not nil. It returns ErrClosed, and closes the
+// socket, if the loop closed in between.
+func (l *Loop) StartConnect(req *ConnectRequest, done func(fd int, err error)) (op *Op, fd int, err error) {
+	op, fd, err = l.Start(req)
+	if op == nil {
+		return nil, fd, err
+	}
+	if perr := l.Post(func() { op.Watch(done) }); perr != nil {
+		op.Abort()
 		return nil, -1, perr
 	}
 	return op, -1, nil
+}
+
+// Watch hands an Op returned by Start to the loop's poller; done is then
+// called exactly once, on the loop, never inside Watch. Loop only.
+func (op *Op) Watch(done func(fd int, err error)) {
+	op.done = done
+	op.l.register(op)
+}
+
+// Abort closes the socket of an Op that Start returned and that was not
+// handed to Watch. It may be called from any goroutine.
+func (op *Op) Abort() {
+	if op.state == opQueued && op.done == nil {
+		closeFD(op.fd)
+		op.fd = -1
+		op.state = opDone
+	}
+}
+
+// CancelOnLoop is Cancel for code running on the loop: the connect ends now
+// (done is still called after the calling function returns). Loop only.
+func (op *Op) CancelOnLoop(err error) {
+	if err == nil {
+		panic("sigdial/reactor: Cancel with a nil error")
+	}
+	if op.state != opDone {
+		op.l.complete(op, err)
+	}
 }
 
 // ConnectOnLoop is Connect for code already running on the loop: a connect
