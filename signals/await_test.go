@@ -165,4 +165,3 @@ func TestChan(t *testing.T) {
 		t.Fatalf("%d connections left", n)
 	}
 }
-

@@ -423,7 +423,7 @@ func TestConnectionTypeString(t *testing.T) {
 		DirectConnection:                                "DirectConnection",
 		QueuedConnection | UniqueConnection:             "QueuedConnection|UniqueConnection",
 		BlockingQueuedConnection | SingleShotConnection: "BlockingQueuedConnection|SingleShotConnection",
-		0x40:                                            "AutoConnection|ConnectionType(0x40)",
+		0x40: "AutoConnection|ConnectionType(0x40)",
 	} {
 		if got := typ.String(); got != want {
 			t.Errorf("%#x.String() = %q, want %q", uint32(typ), got, want)
