@@ -59,7 +59,17 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 func newLoop(t testing.TB, opts ...LoopOption) *Loop {
 	t.Helper()
 	l := NewLoop(opts...)
-	t.Cleanup(func() { l.Close() })
+	t.Cleanup(func() {
+		// Bounded: a loop stuck in a slot (a failed deadlock test) must
+		// not hang the test binary.
+		done := make(chan struct{})
+		go func() { l.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(timeout):
+			t.Errorf("Loop.Close did not return within %v", timeout)
+		}
+	})
 	return l
 }
 

@@ -383,7 +383,6 @@ func TestUniqueConcurrent(t *testing.T) {
 func TestConnectInvalid(t *testing.T) {
 	var s Signal[int]
 	l := newLoop(t)
-	type fexec func(func()) error
 	cases := []struct {
 		name string
 		slot func(int)
