@@ -1,0 +1,667 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptrace"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sigdial/sigdial/reactor"
+)
+
+// Dial connects to the address on the named network. It is DialContext with
+// context.Background.
+func (d *Dialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+// DialContext connects to the address on the named network using the
+// provided context, as net.Dialer.DialContext does: same networks, same
+// address forms, same resolution, time limits, Happy Eyeballs and errors.
+//
+// The connects run on the Dialer's reactor. The calling goroutine makes the
+// socket, bind and connect system calls itself; a connect that the kernel
+// finished inside connect(2) (loopback, usually) returns without involving
+// a loop, and one still in progress is handed to a loop while the caller
+// waits.
+//
+// The provided Context must be non-nil. If the context expires before the
+// connection is complete, an error is returned. Once successfully
+// connected, any expiration of the context will not affect the connection.
+func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if ctx == nil {
+		panic("nil context")
+	}
+	start := time.Now()
+	deadline := d.deadline(ctx, start)
+	ctx, cancel := d.cancelCtx(ctx)
+	defer cancel()
+
+	addrs, err := d.resolve(ctx, deadline, network, address)
+	if err != nil {
+		err = opError(network, nil, nil, err)
+		d.report(emitter{}, network, address, start, 0, nil, err)
+		return nil, err
+	}
+	dl := &dial{
+		d: d, ctx: ctx, network: network, address: address,
+		laddr: d.LocalAddr, deadline: deadline, start: start,
+		trace: httptrace.ContextClientTrace(ctx), mptcp: d.MultipathTCP(),
+		wrap: wrapAttempt,
+	}
+	if err := dl.setup(addrs); err != nil {
+		d.report(emitter{}, network, address, start, 0, nil, err)
+		return nil, err
+	}
+	c, err := dl.runSync()
+	d.report(emitter{}, network, address, start, dl.attempts, c, err)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return c, nil
+}
+
+// cancelCtx bridges the deprecated Cancel channel into the context, as net
+// does, with a goroutine for the life of the dial.
+func (d *Dialer) cancelCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	old := d.Cancel
+	if old == nil {
+		return ctx, func() {}
+	}
+	sub, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-old:
+			cancel()
+		case <-sub.Done():
+		}
+	}()
+	return sub, cancel
+}
+
+// resolve turns address into the list of addresses to try. The deadline
+// bounds name resolution through a derived context, made only when the
+// resolver will be asked: literal addresses need none.
+func (d *Dialer) resolve(ctx context.Context, deadline time.Time, network, address string) (addrList, error) {
+	if !deadline.IsZero() {
+		if dd, ok := ctx.Deadline(); !ok || deadline.Before(dd) {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+		}
+	}
+	return d.resolveAddrList(ctx, "dial", network, address, d.LocalAddr)
+}
+
+// reactorFor returns the reactor dials run on.
+func (d *Dialer) reactorFor() (*reactor.Reactor, error) {
+	if d.Reactor != nil {
+		return d.Reactor, nil
+	}
+	return reactor.Default()
+}
+
+// dial is one dial in progress: one blocking call or one asynchronous Dial.
+// Until it is handed to its loop (onLoop), it is touched only by the
+// goroutine that started it; after, only by the loop.
+type dial struct {
+	d                *Dialer
+	ctx              context.Context
+	network, address string
+	laddr            net.Addr
+	deadline         time.Time
+	start            time.Time
+	trace            *httptrace.ClientTrace // nil for the typed methods, as in net
+	mptcp            bool
+	wrap             func(dl *dial, ra net.Addr, err error) error // an attempt's error as returned
+
+	loop     *reactor.Loop
+	racers   [2]racer // primary, fallback (Happy Eyeballs)
+	nracers  int
+	fbDelay  time.Duration
+	fbTimer  *reactor.Timer
+	fbStart  bool
+	attempts int
+
+	onLoop   bool
+	abortErr error       // set when the dial is canceled as a whole
+	stopCtx  func() bool // context.AfterFunc's stop
+	finished bool
+	wait     chan struct{} // closed at finish, for a blocking dial on the loop
+
+	// The result: a connected fd (not yet a net.Conn) or an error.
+	fd     int
+	family int
+	sotype int
+	err    error
+}
+
+// racer dials a list of addresses one after the other (net's dialSerial).
+type racer struct {
+	dl       *dial
+	primary  bool
+	addrs    addrList
+	next     int
+	ra       net.Addr // address being dialed
+	family   int
+	sotype   int
+	mptcp    bool
+	op       *reactor.Op
+	req      reactor.ConnectRequest
+	ctrlErr  error
+	firstErr error
+	done     bool
+	err      error
+	doneFn   func(fd int, err error)
+}
+
+// wrapAttempt is how DialContext reports an attempt's failure: an OpError
+// naming the Dialer's LocalAddr and the address tried (net's dialSingle).
+func wrapAttempt(dl *dial, ra net.Addr, err error) error {
+	return opError(dl.network, dl.laddr, ra, err)
+}
+
+// setup picks a loop and splits the addresses between the racers.
+func (dl *dial) setup(addrs addrList) error {
+	r, err := dl.d.reactorFor()
+	if err != nil {
+		return opError(dl.network, nil, nil, err)
+	}
+	if r.Closed() {
+		return opError(dl.network, nil, nil, reactor.ErrClosed)
+	}
+	dl.loop = r.Next()
+	primaries, fallbacks := addrs, addrList(nil)
+	if dl.d.dualStack() && dl.network == "tcp" {
+		primaries, fallbacks = addrs.partition(isIPv4)
+	}
+	dl.racers[0] = racer{dl: dl, primary: true, addrs: primaries}
+	dl.nracers = 1
+	if len(fallbacks) > 0 {
+		dl.racers[1] = racer{dl: dl, addrs: fallbacks}
+		dl.nracers = 2
+		dl.fbDelay = dl.d.fallbackDelay()
+	}
+	for i := range dl.nracers {
+		r := &dl.racers[i]
+		r.doneFn = r.onDone
+		r.mptcp = dl.mptcp
+	}
+	return nil
+}
+
+// runSync runs a blocking dial: on the calling goroutine as long as every
+// connect completes inside its system call, then on the loop while the
+// caller waits.
+func (dl *dial) runSync() (net.Conn, error) {
+	dl.racers[0].step()
+	if !dl.finished {
+		dl.wait = make(chan struct{})
+		if err := dl.loop.Post(dl.handoff); err != nil {
+			// The reactor closed under us: nothing will watch the
+			// pending connect. Close it and fail as Close would have.
+			for i := range dl.nracers {
+				if r := &dl.racers[i]; r.op != nil {
+					r.op.Abort()
+					r.op = nil
+				}
+			}
+			return nil, opError(dl.network, dl.laddr, dl.racers[0].ra, reactor.ErrClosed)
+		}
+		if dl.ctx.Done() != nil {
+			dl.stopCtx = context.AfterFunc(dl.ctx, func() {
+				_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
+			})
+		}
+		<-dl.wait
+	}
+	if dl.err != nil {
+		return nil, dl.err
+	}
+	c, err := newConn(dl.fd, dl.family, dl.sotype, dl.d.KeepAlive, dl.d.KeepAliveConfig)
+	if err != nil {
+		return nil, dl.wrap(dl, dl.winnerAddr(), err)
+	}
+	return c, nil
+}
+
+// handoff moves the dial onto its loop: the pending connect is watched, and
+// the fallback racer's head start is timed by a loop timer.
+func (dl *dial) handoff() {
+	dl.onLoop = true
+	for i := range dl.nracers {
+		if r := &dl.racers[i]; r.op != nil {
+			r.op.Watch(r.doneFn)
+		}
+	}
+	if dl.nracers == 2 && !dl.fbStart && !dl.finished {
+		wait := dl.fbDelay - time.Since(dl.start)
+		dl.fbTimer = dl.loop.AfterFunc(max(wait, 0), dl.startFallback)
+	}
+}
+
+// startFallback starts the fallback racer: its head start is over, or the
+// primary failed.
+func (dl *dial) startFallback() {
+	if dl.fbStart || dl.finished {
+		return
+	}
+	dl.fbStart = true
+	if dl.fbTimer != nil {
+		dl.fbTimer.Stop()
+	}
+	dl.racers[1].step()
+}
+
+// ctxErr returns the error a new attempt must not start under.
+func (dl *dial) ctxErr() error {
+	if dl.abortErr != nil {
+		return dl.abortErr
+	}
+	if err := dl.ctx.Err(); err != nil {
+		return mapErr(err)
+	}
+	if !dl.deadline.IsZero() && !time.Now().Before(dl.deadline) {
+		return errTimeout
+	}
+	return nil
+}
+
+// abort ends the dial as a whole: the context is done, or it was canceled.
+// Loop only.
+func (dl *dial) abort(err error) {
+	if dl.finished || dl.abortErr != nil {
+		return
+	}
+	dl.abortErr = err
+	if dl.fbTimer != nil && !dl.fbStart {
+		dl.fbTimer.Stop()
+	}
+	for i := range dl.nracers {
+		if r := &dl.racers[i]; r.op != nil {
+			r.op.CancelOnLoop(err)
+		}
+	}
+	if dl.nracers == 2 && !dl.fbStart {
+		// As net: the fallback starts at once when the primary fails, sees
+		// the context done, and fails; the primary's error is returned.
+		dl.fbStart = true
+		dl.racers[1].step()
+	}
+}
+
+// step starts connects to the racer's remaining addresses until one is in
+// progress or the list is done (net's dialSerial).
+func (r *racer) step() {
+	dl := r.dl
+	for r.next < len(r.addrs) && !dl.finished {
+		i := r.next
+		ra := r.addrs[i]
+		r.next++
+		if err := dl.ctxErr(); err != nil {
+			// net returns the context's error for this address, not the
+			// first error.
+			r.fail(dl.wrap(dl, ra, err))
+			return
+		}
+		attemptDeadline := dl.deadline
+		if !dl.deadline.IsZero() {
+			pd, err := partialDeadline(time.Now(), dl.deadline, len(r.addrs)-i)
+			if err != nil {
+				if r.firstErr == nil {
+					r.firstErr = dl.wrap(dl, ra, err)
+				}
+				break
+			}
+			attemptDeadline = pd
+		}
+		if r.begin(ra, attemptDeadline) {
+			return // in progress
+		}
+		if r.done {
+			return
+		}
+	}
+	if r.done || dl.finished {
+		return
+	}
+	if r.firstErr == nil {
+		r.firstErr = opError(dl.network, nil, nil, errMissingAddress)
+	}
+	r.fail(r.firstErr)
+}
+
+// begin starts one connect to ra. It reports whether the connect is in
+// progress; otherwise its outcome has been handled.
+func (r *racer) begin(ra net.Addr, deadline time.Time) (pending bool) {
+	dl := r.dl
+	dl.attempts++
+	r.ra = ra
+	if t := dl.trace; t != nil && t.ConnectStart != nil {
+		t.ConnectStart(dl.network, ra.String())
+	}
+	dl.emitAttempt(true, r, nil)
+	if err := r.prepare(ra, deadline); err != nil {
+		r.attemptDone(-1, err)
+		return false
+	}
+	if dl.onLoop {
+		r.op = dl.loop.ConnectOnLoop(&r.req, r.doneFn)
+		return true
+	}
+	op, fd, err := dl.loop.Start(&r.req)
+	if op != nil {
+		r.op = op
+		return true
+	}
+	r.attemptDone(fd, err)
+	return false
+}
+
+// prepare fills in the racer's connect request for ra.
+func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
+	dl := r.dl
+	laddr, raddr := dialAddrs(dl.network, dl.laddr, ra)
+	family, sotype, proto, ipv6only, err := socketParams(dl.network, laddr, raddr)
+	if err != nil {
+		return err
+	}
+	rsa, err := sockaddr(raddr, family)
+	if err != nil {
+		return err
+	}
+	var lsa unix.Sockaddr
+	if laddr != nil {
+		if lsa, err = sockaddr(laddr, family); err != nil {
+			return err
+		}
+	}
+	tcp := sotype == unix.SOCK_STREAM && family != unix.AF_UNIX
+	if tcp && r.mptcp {
+		proto = ipprotoMPTCP
+	}
+	r.family, r.sotype = family, sotype
+	r.req = reactor.ConnectRequest{
+		Family: family, Type: sotype, Protocol: proto,
+		Remote: rsa, Local: lsa, Deadline: deadline,
+		// net retries self-connects and EADDRNOTAVAIL only for TCP with
+		// no fixed local port.
+		RetrySpurious: tcp && (lsa == nil || localPort(laddr) == 0),
+	}
+	afnet, _, _ := parseNetwork(dl.network, true)
+	ctrlNet := ctrlNetwork(afnet, family)
+	ctrlAddr := ctrlAddress(laddr, raddr)
+	rawNet := afnet
+	d := dl.d
+	r.req.Control = func(fd int) error {
+		if err := setDefaultSockopts(fd, family, sotype, ipv6only); err != nil {
+			return err
+		}
+		if d.ControlContext == nil && d.Control == nil {
+			return nil
+		}
+		c := newRawConn(fd, rawNet)
+		defer c.invalidate()
+		if d.ControlContext != nil {
+			ctx := dl.ctx
+			if !deadline.IsZero() {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, deadline)
+				defer cancel()
+			}
+			return d.ControlContext(ctx, ctrlNet, ctrlAddr, c)
+		}
+		return d.Control(ctrlNet, ctrlAddr, c)
+	}
+	return nil
+}
+
+func localPort(a net.Addr) int {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.Port
+	}
+	return 0
+}
+
+// onDone is the reactor's completion callback for the racer's connect.
+// Loop only.
+func (r *racer) onDone(fd int, err error) {
+	r.op = nil
+	r.attemptDone(fd, err)
+	dl := r.dl
+	if !r.done && !dl.finished && r.op == nil && dl.onLoop {
+		r.step()
+	}
+}
+
+// attemptDone handles the outcome of one connect.
+func (r *racer) attemptDone(fd int, err error) {
+	dl := r.dl
+	if err == nil {
+		if dl.finished {
+			closeFD(fd) // lost the race
+			return
+		}
+		r.done = true
+		if t := dl.trace; t != nil && t.ConnectDone != nil {
+			t.ConnectDone(dl.network, r.ra.String(), nil)
+		}
+		dl.finish(r, fd, nil)
+		return
+	}
+	if errors.Is(err, net.ErrClosed) && dl.abortErr == nil {
+		dl.abortErr = err // the reactor closed: no point trying more
+	}
+	if r.mptcp && !dl.finished && dl.abortErr == nil && !isDeadline(err) {
+		// net's dialMPTCP falls back to plain TCP on any error.
+		r.mptcp = false
+		r.next--
+		dl.attempts--
+		return
+	}
+	if isDeadline(err) {
+		err = errTimeout
+	}
+	oerr := dl.wrap(dl, r.ra, err)
+	if t := dl.trace; t != nil && t.ConnectDone != nil {
+		t.ConnectDone(dl.network, r.ra.String(), oerr)
+	}
+	dl.emitAttempt(false, r, oerr)
+	if r.firstErr == nil {
+		r.firstErr = oerr
+	}
+}
+
+// isDeadline reports whether err is a timeout: the reactor's
+// os.ErrDeadlineExceeded for a connect past its deadline, or errTimeout.
+func isDeadline(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// fail ends a racer with err (net's dialParallel bookkeeping).
+func (r *racer) fail(err error) {
+	r.done = true
+	r.err = err
+	dl := r.dl
+	if dl.finished {
+		return
+	}
+	if r.primary && dl.nracers == 2 && !dl.fbStart {
+		if dl.onLoop {
+			dl.startFallback()
+		} else {
+			dl.fbStart = true
+			dl.racers[1].step()
+		}
+		return
+	}
+	for i := range dl.nracers {
+		if !dl.racers[i].done {
+			return // the other racer is still going
+		}
+	}
+	dl.finish(nil, -1, dl.racers[0].err)
+}
+
+// finish records the dial's result and stops everything else.
+func (dl *dial) finish(winner *racer, fd int, err error) {
+	dl.finished = true
+	if dl.fbTimer != nil {
+		dl.fbTimer.Stop()
+	}
+	for i := range dl.nracers {
+		if r := &dl.racers[i]; r.op != nil && r != winner {
+			r.op.CancelOnLoop(errCanceled) // as net cancels the loser's context; a late success is closed in attemptDone
+		}
+	}
+	if dl.stopCtx != nil && !dl.stopCtx() && err == nil {
+		// The context was done before we could stop its AfterFunc: fail
+		// the dial rather than return a connection whose caller has
+		// given up (net's "poisoned connection", go.dev/issue/16523).
+		closeFD(fd)
+		fd = -1
+		err = dl.wrap(dl, winner.ra, mapErr(dl.ctx.Err()))
+	}
+	dl.fd, dl.err = fd, err
+	if winner != nil {
+		dl.family, dl.sotype = winner.family, winner.sotype
+		dl.fd = fd
+	}
+	if dl.wait != nil {
+		close(dl.wait)
+	}
+}
+
+func (dl *dial) winnerAddr() net.Addr {
+	for i := range dl.nracers {
+		if r := &dl.racers[i]; r.done && r.err == nil {
+			return r.ra
+		}
+	}
+	return nil
+}
+
+func closeFD(fd int) {
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+}
+
+// DialTCP acts like Dial for TCP networks using the provided context, as
+// net.Dialer.DialTCP does: no name resolution, no Happy Eyeballs, no
+// httptrace hooks; Control, ControlContext, keep-alive and MPTCP apply.
+func (d *Dialer) DialTCP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.TCPConn, error) {
+	la, ra := net.TCPAddrFromAddrPort(laddr), net.TCPAddrFromAddrPort(raddr)
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, opError(network, opAddr(la), opAddr(ra), net.UnknownNetworkError(network))
+	}
+	return typedConn[*net.TCPConn](d.dialTyped(ctx, network, la, ra))
+}
+
+// DialUDP acts like Dial for UDP networks using the provided context, as
+// net.Dialer.DialUDP does.
+func (d *Dialer) DialUDP(ctx context.Context, network string, laddr, raddr netip.AddrPort) (*net.UDPConn, error) {
+	la, ra := net.UDPAddrFromAddrPort(laddr), net.UDPAddrFromAddrPort(raddr)
+	switch network {
+	case "udp", "udp4", "udp6":
+	default:
+		return nil, opError(network, opAddr(la), opAddr(ra), net.UnknownNetworkError(network))
+	}
+	return typedConn[*net.UDPConn](d.dialTyped(ctx, network, la, ra))
+}
+
+// DialIP acts like Dial for IP networks using the provided context, as
+// net.Dialer.DialIP does.
+func (d *Dialer) DialIP(ctx context.Context, network string, laddr, raddr netip.Addr) (*net.IPConn, error) {
+	return typedConn[*net.IPConn](d.dialTyped(ctx, network, ipAddrFromAddr(laddr), ipAddrFromAddr(raddr)))
+}
+
+// DialUnix acts like Dial for Unix networks using the provided context, as
+// net.Dialer.DialUnix does.
+func (d *Dialer) DialUnix(ctx context.Context, network string, laddr, raddr *net.UnixAddr) (*net.UnixConn, error) {
+	switch network {
+	case "unix", "unixgram", "unixpacket":
+	default:
+		return nil, opError(network, opAddr(laddr), opAddr(raddr), net.UnknownNetworkError(network))
+	}
+	return typedConn[*net.UnixConn](d.dialTyped(ctx, network, laddr, raddr))
+}
+
+// ipAddrFromAddr is net's: an invalid netip.Addr becomes a nil *IPAddr.
+func ipAddrFromAddr(a netip.Addr) *net.IPAddr {
+	if !a.IsValid() {
+		return nil
+	}
+	return &net.IPAddr{IP: a.AsSlice(), Zone: a.Zone()}
+}
+
+// dialTyped is the common path of the typed methods: one address, errors
+// wrapped as net's dialTCP, dialUDP, dialIP and dialUnix wrap them.
+func (d *Dialer) dialTyped(ctx context.Context, network string, laddr, raddr net.Addr) (net.Conn, error) {
+	if ctx == nil {
+		panic("nil context")
+	}
+	la, ra := opAddr(laddr), opAddr(raddr)
+	if ra == nil && network != "unixgram" {
+		return nil, opError(network, la, nil, errMissingAddress)
+	}
+	start := time.Now()
+	deadline := d.deadline(ctx, start)
+	ctx, cancel := d.cancelCtx(ctx)
+	defer cancel()
+	dl := &dial{
+		d: d, ctx: ctx, network: network, address: addrString(ra),
+		laddr: la, deadline: deadline, start: start, mptcp: d.MultipathTCP(),
+		wrap: func(dl *dial, _ net.Addr, err error) error {
+			return opError(network, la, ra, err)
+		},
+	}
+	if err := dl.setup(addrList{ra}); err != nil {
+		return nil, err
+	}
+	dl.racers[0].addrs = addrList{ra}
+	dl.nracers = 1
+	c, err := dl.runSync()
+	d.report(emitter{}, network, dl.address, start, dl.attempts, c, err)
+	return c, err
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// emitAttempt emits AttemptStarted (started) or AttemptFailed for r's
+// current address, on the Dialer's Signals.
+func (dl *dial) emitAttempt(started bool, r *racer, err error) {
+	s := dl.d.Signals
+	if s == nil {
+		return
+	}
+	a := &Attempt{Network: dl.network, Addr: r.ra, Primary: r.primary, Err: err}
+	sig := &s.AttemptFailed
+	if started {
+		sig = &s.AttemptStarted
+	}
+	emitTo(dl.emitter(), sig, a)
+}
+
+// emitter returns where the dial emits from now.
+func (dl *dial) emitter() emitter {
+	if dl.onLoop {
+		return emitter{loop: dl.loop}
+	}
+	return emitter{}
+}
