@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -292,4 +293,16 @@ func TestBlockingSingleShot(t *testing.T) {
 	if calls.Load() != 1 || c.Connected() {
 		t.Fatalf("calls = %d, connected = %v; want 1, false", calls.Load(), c.Connected())
 	}
+}
+
+func TestBlockingGoexit(t *testing.T) {
+	l := newLoop(t)
+	var s Signal[int]
+	s.Connect(func(int) { runtime.Goexit() }, blockingOn(l)...)
+	var err error
+	within(t, "Emit to a slot that calls Goexit", func() { err = s.Emit(1) })
+	if !errors.Is(err, errGoexit) {
+		t.Fatalf("err = %v, want errGoexit", err)
+	}
+	drain(t, l) // the loop goes on with a new goroutine
 }

@@ -15,9 +15,13 @@ const (
 
 // conn is one connection of a Signal[T].
 type conn[T any] struct {
-	sig  *Signal[T]
-	slot func(T)
-	try  func(T) bool // replaces slot for Notify: reports whether v was taken
+	// state and slot first: the emission reads them, and only them, for a
+	// plain direct connection, from one cache line.
+	state atomic.Uint32 // stLive, stClaimed, stDone
+	slot  func(T)
+
+	sig *Signal[T]
+	try func(T) bool // replaces slot for Notify: reports whether v was taken
 
 	ex      Executor       // receiver executor, or nil
 	exClose closedReporter // ex, if it can say it is closed
@@ -26,8 +30,6 @@ type conn[T any] struct {
 	tracked bool
 	key     any
 	hasKey  bool
-
-	state atomic.Uint32 // stLive, stClaimed, stDone
 
 	stop func() bool // stops the WithContext callback; guarded by sig.mu
 

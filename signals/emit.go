@@ -381,11 +381,21 @@ func (w *waiter[T]) deliver() {
 	if !w.state.CompareAndSwap(wPending, wTaken) {
 		return // the emitter gave up first
 	}
+	returned := false
+	defer func() {
+		if !returned { // runtime.Goexit in the slot: still release the emitter
+			w.err = errGoexit
+			w.done <- struct{}{}
+		}
+	}()
 	if _, r, stack := c.call(w.v); stack != nil {
 		w.err = &PanicError{Value: r, Stack: stack}
 	}
+	returned = true
 	w.done <- struct{}{}
 }
+
+var errGoexit = errors.New("signals: slot called runtime.Goexit")
 
 // waitGraph is the wait-for graph of executors blocked in a blocking
 // emission they declared (EmitOn, WithExecutor): each waits on one other.
