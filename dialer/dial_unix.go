@@ -135,6 +135,8 @@ type dial struct {
 	stopCtx  func() bool // context.AfterFunc's stop
 	finished bool
 	wait     chan struct{} // closed at finish, for a blocking dial on the loop
+	async    *AsyncDial         // nil for a blocking dial
+	release  func()        // ends the Cancel-channel bridge of an async dial
 
 	// The result: a connected fd (not yet a net.Conn) or an error.
 	fd     int
@@ -178,6 +180,13 @@ func (dl *dial) setup(addrs addrList) error {
 		return opError(dl.network, nil, nil, reactor.ErrClosed)
 	}
 	dl.loop = r.Next()
+	dl.split(addrs)
+	return nil
+}
+
+// split divides the addresses between the primary racer and, for "tcp"
+// with Happy Eyeballs on, the fallback racer of the other family.
+func (dl *dial) split(addrs addrList) {
 	primaries, fallbacks := addrs, addrList(nil)
 	if dl.d.dualStack() && dl.network == "tcp" {
 		primaries, fallbacks = addrs.partition(isIPv4)
@@ -194,7 +203,6 @@ func (dl *dial) setup(addrs addrList) error {
 		r.doneFn = r.onDone
 		r.mptcp = dl.mptcp
 	}
-	return nil
 }
 
 // runSync runs a blocking dial: on the calling goroutine as long as every
@@ -241,7 +249,12 @@ func (dl *dial) handoff() {
 			r.op.Watch(r.doneFn)
 		}
 	}
-	if dl.nracers == 2 && !dl.fbStart && !dl.finished {
+	dl.armFallback()
+}
+
+// armFallback times the fallback racer's head start on the loop. Loop only.
+func (dl *dial) armFallback() {
+	if dl.nracers == 2 && !dl.fbStart && !dl.finished && dl.fbTimer == nil {
 		wait := dl.fbDelay - time.Since(dl.start)
 		dl.fbTimer = dl.loop.AfterFunc(max(wait, 0), dl.startFallback)
 	}
@@ -537,6 +550,9 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 	}
 	if dl.wait != nil {
 		close(dl.wait)
+	}
+	if dl.async != nil {
+		dl.async.complete(dl)
 	}
 }
 

@@ -1,0 +1,123 @@
+package dialer
+
+import (
+	"errors"
+	"net"
+	"sync/atomic"
+)
+
+// An AsyncDial is one asynchronous dial. Make it with Dialer.NewAsyncDial, connect
+// slots to its signals, then Start it; Start returns at once and the
+// outcome arrives on the signals. No goroutine waits for a pending dial:
+// its connects sit in a reactor loop's poller, its deadlines in the loop's
+// timer heap, and Happy Eyeballs runs on the loop too. Only a host name
+// that needs resolving uses a goroutine, the resolver's, while it resolves.
+//
+// Each AsyncDial emits exactly one of Connected, Refused, Unreachable, TimedOut,
+// Canceled and Failed, then Finished, and never from inside Start: even a
+// connect that finished inside connect(2) is reported from the loop. The
+// Dialer's own Signals, if set, receive the same outcome after the dial's.
+// Emissions are made on the dial's loop, so a slot connected without an
+// executor runs on that loop, and must not block it; a slot connected with
+// an executor (a signals.Loop, another reactor loop) runs there.
+//
+// # Who owns the connection
+//
+// The net.Conn in the dial's own Connected payload belongs to the dial's
+// Connected slots. With one slot, that slot owns it. With several, they all
+// receive the same Conn, and the program must decide which one keeps it
+// (typically only one slot uses it and the others only look at addresses).
+// If no slot takes it — no slot is connected, the only slots were
+// disconnected while their call was queued, their executor closed, a
+// SingleShot slot already fired — sigdial closes it: the dial's Connected
+// signal has a drop hook that does so, which must not be replaced. The
+// Dialer-wide Connected signal only observes the Conn.
+//
+// An AsyncDial is used once: a second Start returns an error.
+type AsyncDial struct {
+	Signals
+
+	d                *Dialer
+	network, address string
+
+	started  atomic.Bool
+	canceled atomic.Bool // Cancel was called
+	state    atomic.Pointer[dialRef]
+	done     chan struct{}
+
+	// Set before done is closed.
+	outcome Outcome
+	err     error
+}
+
+// dialRef lets Cancel reach a started dial.
+type dialRef struct {
+	cancel func()
+}
+
+// ErrStarted is returned by a second call of AsyncDial.Start.
+var ErrStarted = errors.New("sigdial/dialer: dial already started")
+
+// NewAsyncDial returns an asynchronous dial of address on network, not yet
+// started. network and address are as for DialContext.
+func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
+	x := &AsyncDial{d: d, network: network, address: address, done: make(chan struct{})}
+	x.Connected.SetDropHook(func(c *Connected) {
+		if c.Conn != nil {
+			c.Conn.Close()
+		}
+	})
+	return x
+}
+
+// Network returns the network the dial was made for.
+func (x *AsyncDial) Network() string { return x.network }
+
+// Address returns the address the dial was made for.
+func (x *AsyncDial) Address() string { return x.address }
+
+// Done returns a channel that is closed once the dial has finished, after
+// its Finished signals were emitted.
+func (x *AsyncDial) Done() <-chan struct{} { return x.done }
+
+// Outcome returns how the dial ended; it is zero until Done is closed.
+func (x *AsyncDial) Outcome() Outcome {
+	select {
+	case <-x.done:
+		return x.outcome
+	default:
+		return 0
+	}
+}
+
+// Err returns the dial's error, as the blocking API would have returned it,
+// once Done is closed; nil before, and nil for a dial that connected.
+func (x *AsyncDial) Err() error {
+	select {
+	case <-x.done:
+		return x.err
+	default:
+		return nil
+	}
+}
+
+// Cancel cancels the dial. A dial still in progress then ends with
+// Canceled and an error that is context.Canceled ("operation was
+// canceled"); a dial that already finished is not affected. Cancel may be
+// called from any goroutine, any number of times, also before Start.
+func (x *AsyncDial) Cancel() {
+	if !x.canceled.CompareAndSwap(false, true) {
+		return
+	}
+	if ref := x.state.Load(); ref != nil {
+		ref.cancel()
+	}
+}
+
+// finishDial records the outcome and closes done. Called once.
+func (x *AsyncDial) finishDial(err error) {
+	x.outcome, x.err = Classify(err), err
+	close(x.done)
+}
+
+var _ net.Conn = (*net.TCPConn)(nil)
