@@ -135,7 +135,7 @@ type dial struct {
 	stopCtx  func() bool // context.AfterFunc's stop
 	finished bool
 	wait     chan struct{} // closed at finish, for a blocking dial on the loop
-	async    *AsyncDial         // nil for a blocking dial
+	async    *AsyncDial    // nil for a blocking dial
 	release  func()        // ends the Cancel-channel bridge of an async dial
 
 	// The result: a connected fd (not yet a net.Conn) or an error.

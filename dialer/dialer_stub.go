@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"time"
 )
 
 // On systems without a reactor backend (Windows, and every system gnet's
@@ -27,7 +28,10 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 // provided context, as net.Dialer.DialContext does; on this system it is
 // net.Dialer.DialContext.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	return d.netDialer().DialContext(ctx, network, address)
+	start := time.Now()
+	c, err := d.netDialer().DialContext(ctx, network, address)
+	d.report(emitter{}, network, address, start, 1, c, err)
+	return c, err
 }
 
 // DialTCP acts like Dial for TCP networks using the provided context, as
