@@ -80,6 +80,29 @@ func BenchmarkSignals(b *testing.B) {
 			}
 		})
 	}
+	// Emitters on every P at once: the copy-on-write list is read with one
+	// atomic load, the observer's RWMutex is a shared counter.
+	nop := func(int) {}
+	b.Run("DirectParallel/slots=1", func(b *testing.B) {
+		var s signals.Signal[int]
+		s.Connect(nop)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				s.Emit(1)
+			}
+		})
+	})
+	b.Run("RWMutexObserverParallel/slots=1", func(b *testing.B) {
+		var o sigObserver
+		o.add(nop)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				o.emit(1)
+			}
+		})
+	})
 	b.Run("Queued", func(b *testing.B) {
 		// Throughput: the emitter posts, the loop runs the slot; the time
 		// includes the loop finishing the last call.

@@ -256,10 +256,11 @@ func (s *Signal[T]) reportPanic(ex Executor, recovered any, stack []byte) {
 // reports whether it called one.
 func callEach[T any](conns []*conn[T], v T) (called bool) {
 	for _, c := range conns {
-		if c.state.Load() == stLive {
-			called = true
-			c.slot(v)
+		if c.state.Load() != stLive {
+			continue
 		}
+		c.slot(v)
+		called = true
 	}
 	return called
 }
