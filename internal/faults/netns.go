@@ -24,9 +24,12 @@ import (
 // Code before the call runs in both processes; so does the code of enclosing
 // tests when t is a subtest. Call t.Parallel first if the test is parallel.
 // extraCloneflags adds namespaces to the child, e.g. syscall.CLONE_NEWNS for
-// HostsFile. If namespaces cannot be created (no root and no unprivileged user
-// namespaces, or a container that forbids them), the test is skipped with a
-// message that says so.
+// HostsFile. If namespaces cannot be created (no root and no unprivileged
+// user namespaces, or a container that forbids them), the test is skipped
+// with a message that says so.
+//
+// Benchmarks cannot use it, since the child selects the test with -test.run;
+// give their package MainInFreshNetNS instead.
 func InFreshNetNS(t testing.TB, extraCloneflags ...uintptr) bool {
 	t.Helper()
 	return inFreshNetNS(t, extraCloneflags)
@@ -79,7 +82,7 @@ func RequireIsolated(t testing.TB) {
 // once the handle is closed and nothing else (a socket, a process) holds it.
 // Its methods are safe for concurrent use.
 type NetNS struct {
-	fd int // -1 once closed; see ns_linux.go
+	fd int // -1 once closed; guarded by nsMu (netns_linux.go)
 }
 
 // NewNetNS creates a network namespace with lo up, without moving the
@@ -93,8 +96,8 @@ func NewNetNS() (*NetNS, error) {
 // Sockets fn creates belong to n for their whole life and may be used from
 // any goroutine afterwards; processes fn starts run in n. Goroutines that fn
 // starts do not: they run on other threads, in the caller's namespace. The
-// thread is discarded when fn returns, so the namespace never leaks to other
-// goroutines.
+// thread is never reused when fn returns (the runtime ends it), so the
+// namespace cannot leak to other goroutines.
 func (n *NetNS) Do(fn func() error) error {
 	return n.do(fn)
 }
@@ -125,9 +128,9 @@ func (n *NetNS) Close() error {
 // Veth creates a veth pair with end a in the calling thread's namespace and
 // end b in peer, adds the addresses (CIDR notation; IPv6 ones with nodad, so
 // they are usable at once), brings both ends up and waits until the kernel
-// reports both operational. It needs iproute2. The pair disappears with either namespace; deleting end a removes it at once,
-// which matters when the names are reused (namespace teardown is
-// asynchronous).
+// reports both operational. It needs iproute2. The pair disappears with
+// either namespace; deleting end a removes it at once, which matters when
+// the names are reused (namespace teardown is asynchronous).
 func Veth(peer *NetNS, a, b string, addrsA, addrsB []string) error {
 	return veth(peer, a, b, addrsA, addrsB)
 }

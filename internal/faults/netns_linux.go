@@ -149,6 +149,11 @@ func runPattern(name string) string {
 
 func inFreshNetNS(t testing.TB, extra []uintptr) bool {
 	t.Helper()
+	if _, ok := t.(*testing.B); ok {
+		// The child selects the test with -test.run, which runs no
+		// benchmark.
+		t.Fatal("faults: InFreshNetNS supports tests, not benchmarks: use MainInFreshNetNS")
+	}
 	if os.Getenv(envChild) == t.Name() {
 		if err := linkUp("lo"); err != nil {
 			// A user namespace can be created without granting

@@ -73,7 +73,7 @@ func TestVerdicts(t *testing.T) {
 		t.Run(tc.verdict, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(exe, "-test.run=^TestVerdictHelper$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), "SIGDIAL_FAULTS_TEST_VERDICT="+tc.verdict)
+			cmd.Env = append(os.Environ(), "SIGDIAL_FAULTS_TEST_VERDICT="+tc.verdict, "GORACE=atexit_sleep_ms=0")
 			out, err := cmd.CombinedOutput()
 			if (err == nil) != tc.ok {
 				t.Errorf("exit: %v, want success=%v", err, tc.ok)

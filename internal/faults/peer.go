@@ -80,7 +80,8 @@ func (u Unreach) icmp(v6 bool) (typ, code uint8) {
 // (R7). The package documentation shows its address plan. Its methods are
 // safe for concurrent use.
 type Peer struct {
-	ns *NetNS
+	ns     *NetNS
+	linked bool // the veth pair was created; set before the Peer is shared
 
 	mu         sync.Mutex // guards the fields below
 	port       uint16     // last port handed out
@@ -174,9 +175,10 @@ func (p *Peer) DelayedReject(t testing.TB, network string, u Unreach, delay time
 
 // Blackhole returns an address whose SYNs the peer drops silently with a
 // blackhole route (recipe R5, no firewall): the connect stays pending with
-// no event until the caller's deadline, or ETIMEDOUT from the kernel (about
-// 134 s by default; 1.02 s with TCP_USER_TIMEOUT=1000ms, 3.06 s with
-// TCP_SYNCNT=1).
+// no event until the caller's deadline, or ETIMEDOUT from the kernel: about
+// 134 s by default; 1.02 s with TCP_USER_TIMEOUT=1000ms and 3.06 s with
+// TCP_SYNCNT=1 on the socket; 3.08 s for every socket of the namespace after
+// SetSysctl(t, "net.ipv4.tcp_syn_retries", "1").
 func (p *Peer) Blackhole(t testing.TB, network string) netip.AddrPort {
 	t.Helper()
 	return p.blackhole(t, network)

@@ -38,6 +38,7 @@ func newPeer(t testing.TB) *Peer {
 		}
 		t.Fatalf("faults: NewPeer: %v", err)
 	}
+	p.linked = true
 	Sh(t, "ip", "-4", "route", "add", routed4.String(), "via", peerAddr4.String())
 	Sh(t, "ip", "-6", "route", "add", routed6.String(), "via", peerAddr6.String())
 
@@ -85,7 +86,9 @@ func (p *Peer) close() {
 	if r != nil {
 		r.stop()
 	}
-	_ = exec.Command(lookCmd("ip"), "link", "del", clientLink).Run()
+	if p.linked { // not when the name belonged to another Peer
+		_ = exec.Command(lookCmd("ip"), "link", "del", clientLink).Run()
+	}
 	_ = p.ns.close()
 }
 
@@ -269,8 +272,8 @@ func (p *Peer) noNeighbor(t testing.TB, network string) netip.AddrPort {
 		t.Fatal("faults: NoNeighbor: all 63 addresses of this Peer are used")
 	}
 	p.host++
-	port := p.port + 1
 	p.port++
+	port := p.port
 	if v6 {
 		// 2001:db8:1::64:<host>, in the link's /64 and never assigned.
 		a := peerAddr6.As16()
