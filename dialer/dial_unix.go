@@ -50,22 +50,46 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		d.report(emitter{}, network, address, start, 0, nil, err)
 		return nil, err
 	}
-	dl := &dial{
-		d: d, ctx: ctx, network: network, address: address,
-		laddr: d.LocalAddr, deadline: deadline, start: start,
-		trace: httptrace.ContextClientTrace(ctx), mptcp: d.MultipathTCP(),
-		wrap: wrapAttempt,
+	trace := httptrace.ContextClientTrace(ctx)
+	var c net.Conn
+	var dl *dial
+	// net retries a dial whose socket connected to itself (both ends on
+	// the same ephemeral port of a local address) up to twice. The check
+	// needs the local address, which newConn learns anyway, so the
+	// reactor is told to skip its own getsockname (NoSelfConnectCheck).
+	for try := 0; ; try++ {
+		dl = &dial{
+			d: d, ctx: ctx, network: network, address: address,
+			laddr: d.LocalAddr, deadline: deadline, start: start,
+			trace: trace, mptcp: d.MultipathTCP(), wrap: wrapAttempt,
+			selfCheck: true,
+		}
+		if err := dl.setup(addrs); err != nil {
+			d.report(emitter{}, network, address, start, 0, nil, err)
+			return nil, err
+		}
+		c, err = dl.runSync()
+		if err != nil || try == 2 || !dl.retrySpurious || !selfConnected(c) {
+			break
+		}
+		c.Close()
 	}
-	if err := dl.setup(addrs); err != nil {
-		d.report(emitter{}, network, address, start, 0, nil, err)
-		return nil, err
-	}
-	c, err := dl.runSync()
 	d.report(emitter{}, network, address, start, dl.attempts, c, err)
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
 	return c, nil
+}
+
+// selfConnected reports whether c is connected to itself (net's
+// selfConnect, go.dev/issue/2690).
+func selfConnected(c net.Conn) bool {
+	l, ok1 := c.LocalAddr().(*net.TCPAddr)
+	r, ok2 := c.RemoteAddr().(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return l.Port == r.Port && l.IP.Equal(r.IP)
 }
 
 // cancelCtx bridges the deprecated Cancel channel into the context, as net
@@ -90,7 +114,7 @@ func (d *Dialer) cancelCtx(ctx context.Context) (context.Context, context.Cancel
 // bounds name resolution through a derived context, made only when the
 // resolver will be asked: literal addresses need none.
 func (d *Dialer) resolve(ctx context.Context, deadline time.Time, network, address string) (addrList, error) {
-	if !deadline.IsZero() {
+	if !deadline.IsZero() && needsResolver(network, address) {
 		if dd, ok := ctx.Deadline(); !ok || deadline.Before(dd) {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, deadline)
@@ -135,8 +159,13 @@ type dial struct {
 	stopCtx  func() bool // context.AfterFunc's stop
 	finished bool
 	wait     chan struct{} // closed at finish, for a blocking dial on the loop
-	async    *AsyncDial    // nil for a blocking dial
-	release  func()        // ends the Cancel-channel bridge of an async dial
+	// selfCheck: the caller checks for a self-connect after newConn, so
+	// the reactor need not; retrySpurious: the winning request asked for
+	// net's spurious-failure retries.
+	selfCheck     bool
+	retrySpurious bool
+	async         *AsyncDial // nil for a blocking dial
+	release       func()     // ends the Cancel-channel bridge of an async dial
 
 	// The result: a connected fd (not yet a net.Conn) or an error.
 	fd     int
@@ -406,7 +435,8 @@ func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 		Remote: rsa, Local: lsa, Deadline: deadline,
 		// net retries self-connects and EADDRNOTAVAIL only for TCP with
 		// no fixed local port.
-		RetrySpurious: tcp && (lsa == nil || localPort(laddr) == 0),
+		RetrySpurious:      tcp && (lsa == nil || localPort(laddr) == 0),
+		NoSelfConnectCheck: dl.selfCheck,
 	}
 	afnet, _, _ := parseNetwork(dl.network, true)
 	ctrlNet := ctrlNetwork(afnet, family)
@@ -546,6 +576,7 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 	dl.fd, dl.err = fd, err
 	if winner != nil {
 		dl.family, dl.sotype = winner.family, winner.sotype
+		dl.retrySpurious = winner.req.RetrySpurious
 		dl.fd = fd
 	}
 	if dl.wait != nil {

@@ -106,28 +106,27 @@ func TestConnectNeverInline(t *testing.T) {
 	r := newReactor(t, WithLoops(1))
 	ok := listener(t, "tcp4", "127.0.0.1:0").Addr().(*net.TCPAddr).AddrPort()
 	for _, ap := range []netip.AddrPort{ok, refusedAddr(t)} {
-		var returned atomic.Bool
-		ch := make(chan bool, 1)
+		ch := make(chan struct{})
 		l := r.Loop(0)
-		// Hold the loop so that a completion posted by Connect cannot run
-		// before Connect returns on a fast machine either way.
+		// Hold the loop: a completion made inside Connect would be seen
+		// before the loop is released; one posted to the loop is not.
+		release := make(chan struct{})
+		l.Post(func() { <-release })
 		if _, err := l.Connect(tcpRequest(ap), func(fd int, err error) {
 			if fd >= 0 {
 				unix.Close(fd)
 			}
-			ch <- returned.Load()
+			close(ch)
 		}); err != nil {
 			t.Fatal(err)
 		}
-		returned.Store(true)
 		select {
-		case after := <-ch:
-			if !after {
-				t.Errorf("%v: done ran before Connect returned", ap)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("no completion")
+		case <-ch:
+			t.Errorf("%v: done ran inside Connect", ap)
+		default:
 		}
+		close(release)
+		wait(t, ch)
 	}
 	// ConnectOnLoop: done must run after the calling function returns.
 	var inCall bool

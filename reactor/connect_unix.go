@@ -44,6 +44,12 @@ type ConnectRequest struct {
 	// local port is not fixed (net/tcpsock_posix.go, go.dev/issue/2690).
 	RetrySpurious bool
 
+	// NoSelfConnectCheck leaves the self-connect half of RetrySpurious to
+	// the caller, which saves a getsockname per connect: a caller that
+	// learns the local address anyway (net.FileConn does) can compare it
+	// with the remote one itself.
+	NoSelfConnectCheck bool
+
 	// NoFastPath skips the getpeername check right after EINPROGRESS. The
 	// check finds loopback connects that the kernel finished inside
 	// connect(2) and completes them without a trip through the poller; a
@@ -405,7 +411,7 @@ func spurious(fd int, req *ConnectRequest, err error) bool {
 	if err != nil {
 		return errors.Is(err, unix.EADDRNOTAVAIL)
 	}
-	if req.Type&0xf != unix.SOCK_STREAM {
+	if req.Type&0xf != unix.SOCK_STREAM || req.NoSelfConnectCheck {
 		return false
 	}
 	getsockname := hook.Getsockname
