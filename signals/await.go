@@ -21,6 +21,9 @@ func (s *Signal[T]) Next(ctx context.Context) (T, error) {
 	if err != nil {
 		return zero, err // unreachable: the request is valid
 	}
+	if testHookNextConnected != nil {
+		testHookNextConnected()
+	}
 	select {
 	case v := <-ch:
 		return v, nil
@@ -32,6 +35,10 @@ func (s *Signal[T]) Next(ctx context.Context) (T, error) {
 		return <-ch, nil
 	}
 }
+
+// testHookNextConnected, if set by a test, runs in Next between connecting
+// and waiting.
+var testHookNextConnected func()
 
 // Notify connects a slot that sends each value to ch without blocking, as
 // os/signal.Notify does: when ch is not ready (full, or unbuffered with no

@@ -86,6 +86,25 @@ func TestNextRaceLosesNothing(t *testing.T) {
 	}
 }
 
+// TestNextValueAndCancelTogether makes the value arrive and the context end
+// before Next waits: whichever case Next's select takes, the value is
+// returned, because the emission had claimed the connection.
+func TestNextValueAndCancelTogether(t *testing.T) {
+	var s Signal[int]
+	defer func() { testHookNextConnected = nil }()
+	for i := range 64 {
+		ctx, cancel := context.WithCancel(context.Background())
+		testHookNextConnected = func() {
+			s.Emit(i)
+			cancel()
+		}
+		v, err := s.Next(ctx)
+		if err != nil || v != i {
+			t.Fatalf("Next = %d, %v; want %d, nil: the emitted value was lost", v, err, i)
+		}
+	}
+}
+
 func TestNotifyFullChannelDrops(t *testing.T) {
 	var s Signal[int]
 	var d dropRecorder

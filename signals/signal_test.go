@@ -610,3 +610,37 @@ func TestQueuedEmitAllocatesOnce(t *testing.T) {
 		t.Errorf("queued Emit: %v allocs, want <= 1", a)
 	}
 }
+
+// TestStaleSnapshotSkipsDisconnected replays what an emission that loaded
+// the connection list just before a concurrent Disconnect sees: the list
+// still holds the connection, which must be skipped.
+func TestStaleSnapshotSkipsDisconnected(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		opts []ConnectOption
+	}{
+		{"one direct slot", 1, nil},
+		{"two direct slots", 2, nil},
+		{"slow path", 2, []ConnectOption{Tracked()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s Signal[int]
+			calls := 0
+			var conns []Connection
+			for range tc.n {
+				c, _ := s.Connect(func(int) { calls++ }, tc.opts...)
+				conns = append(conns, c)
+			}
+			stale := s.state.Load()
+			for _, c := range conns {
+				c.Disconnect()
+			}
+			s.state.Store(stale) // the emission's view
+			s.Emit(1)
+			if calls != 0 {
+				t.Fatalf("%d disconnected slots called from a stale list", calls)
+			}
+		})
+	}
+}
