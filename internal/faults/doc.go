@@ -31,8 +31,8 @@
 // # Address plan of a Peer
 //
 // NewPeer joins the test's namespace ("client") to a second one ("peer") with
-// a veth pair and routes two more prefixes through the peer, which acts as a
-// router. Tests that add their own routes next to a Peer must avoid these:
+// a veth pair and routes two more prefixes to the peer, which drops them.
+// Tests that add their own routes next to a Peer must avoid these:
 //
 //	link      vc 198.51.100.1/24 2001:db8:1::1/64  <->  vs 198.51.100.2/24 2001:db8:1::2/64
 //	routed via the peer, where a blackhole route drops them:
@@ -45,8 +45,9 @@
 // Namespaces need root, or unprivileged user namespaces (InFreshNetNS then
 // adds CLONE_NEWUSER); without either, namespaced tests skip with a message
 // saying so. Routes, veth pairs and neighbour settings need iproute2 ("ip");
-// a few ICMP messages can only be produced with nftables ("nft"). Tests that
-// lack a tool skip and name the Debian package to install. .ci/run installs
+// tests that lack it skip and name the Debian package to install.
+// Peer.Reject uses nftables ("nft") for kernel-generated ICMP errors and
+// falls back to a userspace ICMP responder without it. .ci/run installs
 // both.
 //
 // Everything except the stubs is Linux-only. On other systems the package

@@ -146,8 +146,8 @@ func (p *Peer) Refused(t testing.TB, network string) netip.AddrPort {
 // SYN_SENT: a reactor must read SO_ERROR on any wake-up, and close the
 // socket. IPv6 reports nothing until the ICMP that answers the first SYN
 // retransmission, about 1.02 s later, unless the socket has IPV6_RECVERR set
-// (then under 1 ms). For an ICMP error that arrives after connect(2)
-// returned, as on a real network, use DelayedReject.
+// (then under 1 ms, also as POLLERR alone). For an ICMP error that arrives
+// after connect(2) returned, as on a real network, use DelayedReject.
 //
 // Without nft, Reject logs so and returns DelayedReject(t, network, u, 0)
 // (recipe R4f): the same errno, delivered at once with
