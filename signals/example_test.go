@@ -174,3 +174,41 @@ func ExampleSignal_Next() {
 	// Output:
 	// finished <nil>
 }
+
+// A Loop runs posted functions one at a time, in order, on its goroutine.
+// Close calls the functions still queued in closed mode and returns when
+// the goroutine is gone.
+func ExampleLoop() {
+	loop := signals.NewLoop(signals.WithPanicHandler(func(r any, _ []byte) {
+		fmt.Println("recovered:", r)
+	}))
+	loop.Post(func() { fmt.Println("first") })
+	loop.Post(func() { panic("oops") }) // reported; the loop goes on
+	loop.Post(func() { fmt.Println("second") })
+	done := make(chan struct{})
+	loop.Post(func() { close(done) })
+	<-done
+	loop.Close()
+	fmt.Println(loop.Post(func() {}))
+	// Output:
+	// first
+	// recovered: oops
+	// second
+	// signals: executor closed
+}
+
+// Notify sends values to a channel without ever blocking the emitter; a
+// value that finds the channel full goes to the drop hook.
+func ExampleSignal_Notify() {
+	var events signals.Signal[int]
+	events.SetDropHook(func(v int) { fmt.Println("dropped", v) })
+	ch := make(chan int, 2)
+	events.Notify(ch)
+	for v := range 3 {
+		events.Emit(v)
+	}
+	fmt.Println(<-ch, <-ch)
+	// Output:
+	// dropped 2
+	// 0 1
+}
