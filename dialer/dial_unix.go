@@ -252,11 +252,8 @@ func (dl *dial) runSync() (net.Conn, error) {
 			}
 			return nil, opError(dl.network, dl.laddr, dl.racers[0].ra, reactor.ErrClosed)
 		}
-		if dl.ctx.Done() != nil {
-			dl.stopCtx = context.AfterFunc(dl.ctx, func() {
-				_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
-			})
-		}
+		// From here on the dial belongs to the loop, which may finish it
+		// at any moment: dl is not touched again until wait is closed.
 		<-dl.wait
 	}
 	if dl.err != nil {
@@ -273,6 +270,14 @@ func (dl *dial) runSync() (net.Conn, error) {
 // the fallback racer's head start is timed by a loop timer.
 func (dl *dial) handoff() {
 	dl.onLoop = true
+	if dl.ctx.Done() != nil {
+		// Registered here, on the loop, because finish reads stopCtx:
+		// set by the waiting caller after the post, it raced with a
+		// dial that the loop finished first.
+		dl.stopCtx = context.AfterFunc(dl.ctx, func() {
+			_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
+		})
+	}
 	for i := range dl.nracers {
 		if r := &dl.racers[i]; r.op != nil {
 			r.op.Watch(r.doneFn)
