@@ -696,18 +696,29 @@ func addrString(a net.Addr) string {
 }
 
 // emitAttempt emits AttemptStarted (started) or AttemptFailed for r's
-// current address, on the Dialer's Signals.
+// current address, on an asynchronous dial's own Signals, then on the
+// Dialer's.
 func (dl *dial) emitAttempt(started bool, r *racer, err error) {
-	s := dl.d.Signals
-	if s == nil {
+	var own *Signals
+	if dl.async != nil {
+		own = &dl.async.Signals
+	}
+	wide := dl.d.Signals
+	if own == nil && wide == nil {
 		return
 	}
 	a := &Attempt{Network: dl.network, Addr: r.ra, Primary: r.primary, Err: err}
-	sig := &s.AttemptFailed
-	if started {
-		sig = &s.AttemptStarted
+	e := dl.emitter()
+	for _, s := range [...]*Signals{own, wide} {
+		if s == nil {
+			continue
+		}
+		sig := &s.AttemptFailed
+		if started {
+			sig = &s.AttemptStarted
+		}
+		emitTo(e, sig, a)
 	}
-	emitTo(dl.emitter(), sig, a)
 }
 
 // emitter returns where the dial emits from now.
