@@ -44,10 +44,21 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	}
 	ctx, dl.release = d.cancelCtx(ctx)
 	dl.ctx = ctx
+	resolving := needsResolver(x.network, x.address)
+	rctx, stopResolve := ctx, context.CancelFunc(nil)
+	if resolving {
+		// Cancel must reach the resolver too, as canceling DialContext's
+		// context does: a name server that does not answer would
+		// otherwise hold the dial until the resolver gives up.
+		rctx, stopResolve = context.WithCancel(ctx)
+	}
 	x.state.Store(&dialRef{cancel: func() {
+		if stopResolve != nil {
+			stopResolve()
+		}
 		_ = dl.loop.Post(func() { dl.abort(errCanceled) })
 	}})
-	if !needsResolver(x.network, x.address) {
+	if !resolving {
 		addrs, err := d.resolveAddrList(ctx, "dial", x.network, x.address, d.LocalAddr)
 		if perr := dl.loop.Post(func() { dl.begin(addrs, err) }); perr != nil {
 			dl.release()
@@ -55,8 +66,12 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		}
 		return nil
 	}
+	if x.canceled.Load() {
+		stopResolve() // Cancel came before the ref was stored
+	}
 	go func() {
-		addrs, err := d.resolve(ctx, dl.deadline, x.network, x.address)
+		addrs, err := d.resolve(rctx, dl.deadline, x.network, x.address)
+		stopResolve()
 		if perr := dl.loop.Post(func() { dl.begin(addrs, err) }); perr != nil {
 			// The reactor closed while the name resolved: end the dial
 			// here, the only place left to report from.
