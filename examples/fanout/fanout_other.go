@@ -10,9 +10,6 @@ import (
 	"github.com/sigdial/sigdial/reactor"
 )
 
-// summary is empty here: fanout needs a reactor.
-type summary struct{}
-
 func run(context.Context, config, io.Writer) (summary, error) {
 	return summary{}, fmt.Errorf("fanout dials on reactor loops: %w", reactor.ErrUnsupported)
 }

@@ -17,23 +17,6 @@ import (
 	"github.com/sigdial/sigdial/reactor"
 )
 
-// summary is what run measured.
-type summary struct {
-	N, Started int
-	// Counts holds the outcomes, indexed by dialer.Outcome.
-	Counts        [dialer.OutcomeFailed + 1]int64
-	Elapsed       time.Duration
-	SoftLimit     uint64 // RLIMIT_NOFILE after raising it
-	HardLimit     uint64
-	InFlightLimit int
-	PeakInFlight  int
-	// StartGoroutines is the count once the listeners and the reactor run,
-	// before the first dial; PeakGoroutines the highest count sampled.
-	StartGoroutines, PeakGoroutines int
-	PeakHeap, PeakSys               uint64 // sampled runtime.MemStats HeapInuse and Sys
-	PeakRSS                         uint64 // VmHWM, 0 where unknown
-}
-
 const (
 	// fdsPerDial is what one dial in flight may hold: its socket (the
 	// conversion to a net.Conn duplicates it only for an instant, one per

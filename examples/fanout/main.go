@@ -26,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"time"
+
+	"github.com/sigdial/sigdial/dialer"
 )
 
 func main() {
@@ -63,4 +65,21 @@ type config struct {
 	// line is printed every Progress (default one second).
 	TTY      bool
 	Progress time.Duration
+}
+
+// summary is what run measured.
+type summary struct {
+	N, Started int
+	// Counts holds the outcomes, indexed by dialer.Outcome.
+	Counts        [dialer.OutcomeFailed + 1]int64
+	Elapsed       time.Duration
+	SoftLimit     uint64 // RLIMIT_NOFILE after raising it
+	HardLimit     uint64
+	InFlightLimit int
+	PeakInFlight  int
+	// StartGoroutines is the count once the listeners and the reactor run,
+	// before the first dial; PeakGoroutines the highest count sampled.
+	StartGoroutines, PeakGoroutines int
+	PeakHeap, PeakSys               uint64 // sampled runtime.MemStats HeapInuse and Sys
+	PeakRSS                         uint64 // VmHWM, 0 where unknown
 }
