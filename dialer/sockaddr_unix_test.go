@@ -1,0 +1,365 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package dialer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestSockaddr(t *testing.T) {
+	lo := loopbackInterface(t)
+	v4 := [4]byte{127, 0, 0, 1}
+	mapped := [16]byte{10: 0xff, 11: 0xff, 12: 127, 15: 1}
+	v6 := [16]byte{15: 1}
+	ll := [16]byte{0: 0xfe, 1: 0x80, 15: 1}
+	tests := []struct {
+		name   string
+		addr   net.Addr
+		family int
+		want   unix.Sockaddr
+		err    string
+		back   net.Addr // sockaddrToAddr(sotype, want); nil: skip
+		sotype int
+	}{
+		{"nil", nil, unix.AF_INET, nil, "", nil, 0},
+		{"nil TCPAddr", (*net.TCPAddr)(nil), unix.AF_INET, nil, "", nil, 0},
+		{"nil UDPAddr", (*net.UDPAddr)(nil), unix.AF_INET6, nil, "", nil, 0},
+		{"nil IPAddr", (*net.IPAddr)(nil), unix.AF_INET, nil, "", nil, 0},
+		{"nil UnixAddr", (*net.UnixAddr)(nil), unix.AF_UNIX, nil, "", nil, 0},
+		{"tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80}, unix.AF_INET,
+			&unix.SockaddrInet4{Addr: v4, Port: 80}, "",
+			&net.TCPAddr{IP: net.IP(v4[:]), Port: 80}, unix.SOCK_STREAM},
+		{"tcp4 4-byte IP", &net.TCPAddr{IP: net.IP(v4[:]), Port: 1}, unix.AF_INET,
+			&unix.SockaddrInet4{Addr: v4, Port: 1}, "", nil, 0},
+		{"tcp4 nil IP", &net.TCPAddr{Port: 9}, unix.AF_INET,
+			&unix.SockaddrInet4{Port: 9}, "",
+			&net.TCPAddr{IP: net.IPv4zero.To4(), Port: 9}, unix.SOCK_STREAM},
+		{"tcp v4-mapped on AF_INET6", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80}, unix.AF_INET6,
+			&unix.SockaddrInet6{Addr: mapped, Port: 80}, "",
+			&net.TCPAddr{IP: net.IP(mapped[:]), Port: 80}, unix.SOCK_STREAM},
+		{"tcp 0.0.0.0 on AF_INET6", &net.TCPAddr{IP: net.IPv4zero, Port: 80}, unix.AF_INET6,
+			&unix.SockaddrInet6{Port: 80}, "", nil, 0},
+		{"tcp nil IP on AF_INET6", &net.TCPAddr{Port: 80}, unix.AF_INET6,
+			&unix.SockaddrInet6{Port: 80}, "", nil, 0},
+		{"tcp6", &net.TCPAddr{IP: net.IPv6loopback, Port: 443}, unix.AF_INET6,
+			&unix.SockaddrInet6{Addr: v6, Port: 443}, "",
+			&net.TCPAddr{IP: net.IP(v6[:]), Port: 443}, unix.SOCK_STREAM},
+		{"tcp6 zone name", &net.TCPAddr{IP: net.IP(ll[:]), Port: 1, Zone: lo.Name}, unix.AF_INET6,
+			&unix.SockaddrInet6{Addr: ll, Port: 1, ZoneId: uint32(lo.Index)}, "",
+			&net.TCPAddr{IP: net.IP(ll[:]), Port: 1, Zone: lo.Name}, unix.SOCK_STREAM},
+		{"tcp6 numeric zone", &net.TCPAddr{IP: net.IP(ll[:]), Port: 1, Zone: "77"}, unix.AF_INET6,
+			&unix.SockaddrInet6{Addr: ll, Port: 1, ZoneId: 77}, "",
+			&net.TCPAddr{IP: net.IP(ll[:]), Port: 1, Zone: "77"}, unix.SOCK_STREAM},
+		{"tcp6 unknown zone", &net.TCPAddr{IP: net.IP(ll[:]), Port: 1, Zone: "nosuchzone"}, unix.AF_INET6,
+			&unix.SockaddrInet6{Addr: ll, Port: 1}, "", nil, 0},
+		{"tcp6 on AF_INET", &net.TCPAddr{IP: net.IPv6loopback, Port: 1}, unix.AF_INET,
+			nil, "address ::1: non-IPv4 address", nil, 0},
+		{"bad IP on AF_INET6", &net.TCPAddr{IP: net.IP{1, 2, 3}, Port: 1}, unix.AF_INET6,
+			nil, "address ?010203: non-IPv6 address", nil, 0},
+		{"tcp on AF_UNIX", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, unix.AF_UNIX,
+			nil, "address 127.0.0.1: invalid address family", nil, 0},
+		{"udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}, unix.AF_INET,
+			&unix.SockaddrInet4{Addr: v4, Port: 53}, "",
+			&net.UDPAddr{IP: net.IP(v4[:]), Port: 53}, unix.SOCK_DGRAM},
+		{"udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: 53}, unix.AF_INET6,
+			&unix.SockaddrInet6{Addr: v6, Port: 53}, "",
+			&net.UDPAddr{IP: net.IP(v6[:]), Port: 53}, unix.SOCK_DGRAM},
+		{"ip4", &net.IPAddr{IP: net.IPv4(127, 0, 0, 1)}, unix.AF_INET,
+			&unix.SockaddrInet4{Addr: v4}, "",
+			&net.IPAddr{IP: net.IP(v4[:])}, unix.SOCK_RAW},
+		{"ip6 zone", &net.IPAddr{IP: net.IP(ll[:]), Zone: lo.Name}, unix.AF_INET6,
+			&unix.SockaddrInet6{Addr: ll, ZoneId: uint32(lo.Index)}, "",
+			&net.IPAddr{IP: net.IP(ll[:]), Zone: lo.Name}, unix.SOCK_RAW},
+		{"unix", &net.UnixAddr{Name: "/tmp/x", Net: "unix"}, unix.AF_UNIX,
+			&unix.SockaddrUnix{Name: "/tmp/x"}, "",
+			&net.UnixAddr{Name: "/tmp/x", Net: "unix"}, unix.SOCK_STREAM},
+		{"unixgram", &net.UnixAddr{Name: "/tmp/x", Net: "unixgram"}, unix.AF_UNIX,
+			&unix.SockaddrUnix{Name: "/tmp/x"}, "",
+			&net.UnixAddr{Name: "/tmp/x", Net: "unixgram"}, unix.SOCK_DGRAM},
+		{"unixpacket abstract", &net.UnixAddr{Name: "@x", Net: "unixpacket"}, unix.AF_UNIX,
+			&unix.SockaddrUnix{Name: "@x"}, "",
+			&net.UnixAddr{Name: "@x", Net: "unixpacket"}, unix.SOCK_SEQPACKET},
+		{"unknown type", fakeAddr{}, unix.AF_INET, nil, "address fake: unexpected address type", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sa, err := sockaddr(tt.addr, tt.family)
+			if tt.err != "" {
+				var ae *net.AddrError
+				if !errors.As(err, &ae) || err.Error() != tt.err {
+					t.Fatalf("sockaddr: %v (%T), want *net.AddrError %q", err, err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("sockaddr: %v", err)
+			}
+			if !reflect.DeepEqual(sa, tt.want) {
+				t.Fatalf("sockaddr = %#v, want %#v", sa, tt.want)
+			}
+			if tt.back == nil {
+				return
+			}
+			back := sockaddrToAddr(tt.sotype, sa)
+			if !reflect.DeepEqual(back, tt.back) {
+				t.Errorf("sockaddrToAddr = %#v, want %#v", back, tt.back)
+			}
+		})
+	}
+}
+
+type fakeAddr struct{}
+
+func (fakeAddr) Network() string { return "fake" }
+func (fakeAddr) String() string  { return "fake" }
+
+func TestSockaddrToAddrOther(t *testing.T) {
+	for _, tt := range []struct {
+		sotype int
+		sa     unix.Sockaddr
+	}{
+		{unix.SOCK_STREAM, nil},
+		{unix.SOCK_SEQPACKET, &unix.SockaddrInet4{}},
+		{unix.SOCK_RAW, &unix.SockaddrUnix{Name: "x"}},
+	} {
+		if a := sockaddrToAddr(tt.sotype, tt.sa); a != nil {
+			t.Errorf("sockaddrToAddr(%d, %#v) = %#v, want a nil net.Addr", tt.sotype, tt.sa, a)
+		}
+	}
+}
+
+// loopbackInterface returns the loopback interface, for zone tests.
+func loopbackInterface(t *testing.T) net.Interface {
+	t.Helper()
+	ift, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ifi := range ift {
+		if ifi.Flags&net.FlagLoopback != 0 {
+			return ifi
+		}
+	}
+	t.Skip("no loopback interface")
+	return net.Interface{}
+}
+
+// errAbort ends a dial from inside Control.
+var errAbort = errors.New("abort from Control")
+
+// TestSocketParamsMatchNet lets net.Dialer make the socket for each case,
+// stops it in Control, and compares the socket's family, type, protocol,
+// IPV6_V6ONLY and the Control arguments with socketParams, ctrlNetwork,
+// ctrlAddress and setDefaultSockopts.
+func TestSocketParamsMatchNet(t *testing.T) {
+	dir, err := os.MkdirTemp("", "sd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "s")
+	tests := []struct {
+		network, address string
+		laddr            net.Addr
+	}{
+		{"tcp", "127.0.0.1:1", nil},
+		{"tcp", "[::1]:1", nil},
+		{"tcp", "[::ffff:127.0.0.1]:1", nil},
+		{"tcp", ":1", nil},
+		{"tcp", "[::]:1", nil},
+		{"tcp4", "127.0.0.1:1", nil},
+		{"tcp6", "[::1]:1", nil},
+		{"tcp", "127.0.0.1:1", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}},
+		{"tcp", "127.0.0.1:1", &net.TCPAddr{}},
+		{"tcp", "[::1]:1", &net.TCPAddr{IP: net.IPv4zero}},
+		{"tcp", "[::1]:1", &net.TCPAddr{IP: net.IPv6loopback}},
+		{"udp", "127.0.0.1:1", nil},
+		{"udp", "[::1]:1", nil},
+		{"udp6", "[::1]:1", nil},
+		{"unix", path, nil},
+		{"unixgram", path, nil},
+		{"unixpacket", path, nil},
+		{"unixgram", path, &net.UnixAddr{Name: path + "l", Net: "unixgram"}},
+		{"ip4:icmp", "127.0.0.1", nil},
+		{"ip6:ipv6-icmp", "::1", nil},
+		{"ip:1", "127.0.0.1", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.network+" "+tt.address, func(t *testing.T) {
+			type sock struct {
+				ctrlNet, ctrlAddr             string
+				family, sotype, proto, v6only int
+			}
+			var got sock
+			calls := 0
+			nd := net.Dialer{LocalAddr: tt.laddr, Control: func(network, address string, c syscall.RawConn) error {
+				// Only the first address counts ("[::]:1" also tries
+				// 0.0.0.0, go.dev/issue/18806).
+				if calls++; calls > 1 {
+					return errAbort
+				}
+				got.ctrlNet, got.ctrlAddr = network, address
+				c.Control(func(fd uintptr) {
+					s := int(fd)
+					got.family, _ = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_DOMAIN)
+					got.sotype, _ = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TYPE)
+					got.proto, _ = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+					got.v6only = -1
+					if got.family == unix.AF_INET6 {
+						got.v6only, _ = unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+					}
+				})
+				return errAbort
+			}}
+			_, err := nd.DialContext(context.Background(), tt.network, tt.address)
+			if !errors.Is(err, errAbort) {
+				if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EAFNOSUPPORT) {
+					t.Skipf("net cannot make the socket: %v", err)
+				}
+				t.Fatalf("net.Dialer: %v", err)
+			}
+
+			var d Dialer
+			d.Resolver = testResolver()
+			addrs, err := d.resolveAddrList(context.Background(), "dial", tt.network, tt.address, tt.laddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			la, ra := dialAddrs(tt.network, tt.laddr, addrs[0])
+			family, sotype, proto, ipv6only, err := socketParams(tt.network, la, ra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			afnet, _, _ := parseNetwork(tt.network, true)
+			want := sock{ctrlNetwork(afnet, family), ctrlAddress(la, ra), family, sotype, proto, -1}
+			if family == unix.AF_INET6 {
+				s, err := unix.Socket(family, sotype|unix.SOCK_CLOEXEC, proto)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := setDefaultSockopts(s, family, sotype, ipv6only); err != nil {
+					t.Fatal(err)
+				}
+				want.v6only, _ = unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+				unix.Close(s)
+			}
+			if want.proto == 0 && got.proto != 0 {
+				// The kernel reports the protocol it chose for 0.
+				want.proto = got.proto
+			}
+			if got != want {
+				t.Errorf("socket %+v, net's %+v", want, got)
+			}
+		})
+	}
+}
+
+func TestSocketParamsErrors(t *testing.T) {
+	for _, tt := range []struct {
+		network      string
+		laddr, raddr net.Addr
+		err          string
+	}{
+		{"tcp7", nil, nil, "unknown network tcp7"},
+		{"ip", nil, nil, "unknown network ip"},
+		{"unix", nil, nil, "missing address"},
+		{"unixpacket", &net.UnixAddr{Name: "x", Net: "unixpacket"}, nil, "missing address"},
+		{"unixgram", nil, nil, "missing address"},
+	} {
+		if _, _, _, _, err := socketParams(tt.network, tt.laddr, tt.raddr); err == nil || err.Error() != tt.err {
+			t.Errorf("socketParams(%q, %v, %v): %v, want %q", tt.network, tt.laddr, tt.raddr, err, tt.err)
+		}
+	}
+	// A unixgram socket with a local address and no remote one is made.
+	if f, st, _, _, err := socketParams("unixgram", &net.UnixAddr{Name: "x", Net: "unixgram"}, nil); err != nil || f != unix.AF_UNIX || st != unix.SOCK_DGRAM {
+		t.Errorf("unixgram with laddr only: %d %d %v", f, st, err)
+	}
+}
+
+func TestDialAddrs(t *testing.T) {
+	ul := &net.UnixAddr{Name: "", Net: "unix"}
+	ur := &net.UnixAddr{Name: "/x", Net: "unix"}
+	if l, r := dialAddrs("unix", ul, ur); l != nil || r != net.Addr(ur) {
+		t.Errorf("unix: %v, %v", l, r)
+	}
+	if l, r := dialAddrs("unixgram", (*net.UnixAddr)(nil), ul); l != nil || r != nil {
+		t.Errorf("unixgram wildcards: %#v, %#v", l, r)
+	}
+	if l, _ := dialAddrs("tcp", (*net.TCPAddr)(nil), &net.TCPAddr{}); l != nil {
+		t.Errorf("tcp nil laddr: %#v", l)
+	}
+}
+
+func TestCtrlNetwork(t *testing.T) {
+	for _, tt := range []struct {
+		afnet  string
+		family int
+		want   string
+	}{
+		{"tcp", unix.AF_INET, "tcp4"},
+		{"tcp", unix.AF_INET6, "tcp6"},
+		{"tcp4", unix.AF_INET, "tcp4"},
+		{"udp6", unix.AF_INET6, "udp6"},
+		{"ip", unix.AF_INET, "ip4"},
+		{"unixgram", unix.AF_UNIX, "unixgram"},
+	} {
+		if got := ctrlNetwork(tt.afnet, tt.family); got != tt.want {
+			t.Errorf("ctrlNetwork(%q, %d) = %q, want %q", tt.afnet, tt.family, got, tt.want)
+		}
+	}
+}
+
+// TestRawConnMatchesNet compares the errors of the RawConn given to Control
+// with net's, before and after the hook returns.
+func TestRawConnMatchesNet(t *testing.T) {
+	var netRead, netWrite, netCtl error
+	var kept syscall.RawConn
+	nd := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
+		netCtl = c.Control(func(uintptr) {})
+		netRead = c.Read(func(uintptr) bool { return false })
+		netWrite = c.Write(func(uintptr) bool { return false })
+		kept = c
+		return errAbort
+	}}
+	if _, err := nd.Dial("tcp", "127.0.0.1:1"); !errors.Is(err, errAbort) {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	rc := newRawConn(fd, "tcp")
+	var seen int
+	if err := rc.Control(func(s uintptr) { seen = int(s) }); err != netCtl || seen != fd {
+		t.Errorf("Control: %v (fd %d), net's %v", err, seen, netCtl)
+	}
+	if err := rc.Read(func(uintptr) bool { return false }); err == nil || err.Error() != netRead.Error() {
+		t.Errorf("Read: %v, net's %v", err, netRead)
+	}
+	if err := rc.Write(func(uintptr) bool { return false }); err == nil || err.Error() != netWrite.Error() {
+		t.Errorf("Write: %v, net's %v", err, netWrite)
+	}
+	calls := 0
+	if err := rc.Read(func(uintptr) bool { calls++; return true }); err != nil || calls != 1 {
+		t.Errorf("Read with done: %v, %d calls", err, calls)
+	}
+	rc.invalidate()
+	netAfter := kept.Control(func(uintptr) {})
+	err = rc.Control(func(uintptr) { t.Error("Control called f after invalidate") })
+	if !errors.Is(err, net.ErrClosed) || !errors.Is(netAfter, net.ErrClosed) || err.Error() != netAfter.Error() {
+		t.Errorf("Control after the hook: %v, net's %v", err, netAfter)
+	}
+	if err := rc.Write(func(uintptr) bool { return true }); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after invalidate: %v", err)
+	}
+}
