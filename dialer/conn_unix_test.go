@@ -21,11 +21,12 @@ import (
 // and waits (with poll, at most 5 s) for the connect to finish.
 func rawDial(t testing.TB, family, sotype int, sa unix.Sockaddr) int {
 	t.Helper()
-	fd, err := unix.Socket(family, sotype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatalf("socket: %v", err)
+	fd := testSocket(t, family, sotype, 0)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
 	}
-	err = unix.Connect(fd, sa)
+	err := unix.Connect(fd, sa)
 	if err == unix.EINPROGRESS {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
 		if n, perr := unix.Poll(pfd, 5000); perr != nil || n != 1 {
@@ -41,6 +42,22 @@ func rawDial(t testing.TB, family, sotype int, sa unix.Sockaddr) int {
 	if err != nil {
 		unix.Close(fd)
 		t.Fatalf("connect: %v", err)
+	}
+	return fd
+}
+
+// testSocket makes a close-on-exec socket, portably (macOS has no
+// SOCK_CLOEXEC).
+func testSocket(t testing.TB, family, sotype, proto int) int {
+	t.Helper()
+	syscall.ForkLock.RLock()
+	fd, err := unix.Socket(family, sotype, proto)
+	if err == nil {
+		unix.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Skipf("socket(%d, %d, %d): %v", family, sotype, proto, err)
 	}
 	return fd
 }
@@ -265,14 +282,12 @@ func TestNewConnKeepAliveMatchesNet(t *testing.T) {
 // inner error for a socket it cannot convert.
 func TestNewConnErrors(t *testing.T) {
 	// A socket of a family FileConn does not know.
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Skipf("no netlink socket: %v", err)
-	}
-	c, err := newConn(fd, unix.AF_NETLINK, unix.SOCK_RAW, 0, net.KeepAliveConfig{})
+	fd := testSocket(t, unix.AF_ROUTE, unix.SOCK_RAW, 0)
+	unix.SetNonblock(fd, true)
+	c, err := newConn(fd, unix.AF_ROUTE, unix.SOCK_RAW, 0, net.KeepAliveConfig{})
 	if err == nil {
 		c.Close()
-		t.Fatal("newConn converted a netlink socket")
+		t.Fatal("newConn converted a routing socket")
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) {
@@ -282,7 +297,7 @@ func TestNewConnErrors(t *testing.T) {
 		t.Errorf("newConn left fd %d open", fd)
 	}
 	// A closed descriptor.
-	fd, _ = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd = testSocket(t, unix.AF_INET, unix.SOCK_STREAM, 0)
 	unix.Close(fd)
 	if c, err := newConn(fd, unix.AF_INET, unix.SOCK_STREAM, 0, net.KeepAliveConfig{}); err == nil {
 		c.Close()

@@ -121,6 +121,9 @@ func closedUDPAddr(t testing.TB) *net.UDPAddr {
 	return a
 }
 
+// errAbort ends a dial from inside Control.
+var errAbort = errors.New("abort from Control")
+
 var errResolverDisabled = errors.New("sigdial test: DNS disabled")
 
 // testResolver never talks to a DNS server: its Dial hook fails, so names
