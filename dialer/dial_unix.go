@@ -191,6 +191,7 @@ type racer struct {
 	done     bool
 	err      error
 	doneFn   func(fd int, err error)
+	lost     bool // finish canceled the connect and reported it; ignore its done
 }
 
 // wrapAttempt is how DialContext reports an attempt's failure: an OpError
@@ -483,6 +484,15 @@ func localPort(a net.Addr) int {
 // Loop only.
 func (r *racer) onDone(fd int, err error) {
 	r.op = nil
+	if r.lost {
+		// The dial is over and this attempt was reported as canceled;
+		// a connect that completed in the meantime is not used.
+		r.lost = false
+		if err == nil {
+			closeFD(fd)
+		}
+		return
+	}
 	r.attemptDone(fd, err)
 	dl := r.dl
 	if !r.done && !dl.finished && r.op == nil && dl.onLoop {
@@ -567,7 +577,13 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 	}
 	for i := range dl.nracers {
 		if r := &dl.racers[i]; r.op != nil && r != winner {
-			r.op.CancelOnLoop(errCanceled) // as net cancels the loser's context; a late success is closed in attemptDone
+			// As net cancels the loser's context. The reactor calls its
+			// done later, after the outcome has been emitted: report the
+			// attempt now, so that every attempt signal comes before the
+			// outcome; onDone then only closes a late success.
+			r.op.CancelOnLoop(errCanceled)
+			r.lost = true
+			r.attemptDone(-1, errCanceled)
 		}
 	}
 	if dl.stopCtx != nil && !dl.stopCtx() && err == nil {
