@@ -381,17 +381,26 @@ func (w *waiter[T]) deliver() {
 	if !w.state.CompareAndSwap(wPending, wTaken) {
 		return // the emitter gave up first
 	}
-	returned := false
+	ok := false
 	defer func() {
-		if !returned { // runtime.Goexit in the slot: still release the emitter
-			w.err = errGoexit
-			w.done <- struct{}{}
+		if ok {
+			return
 		}
+		// The emitter is released whatever happened: a panic goes back
+		// to it, and so does runtime.Goexit.
+		if r := recover(); r != nil {
+			w.err = &PanicError{Value: r, Stack: debug.Stack()}
+		} else {
+			w.err = errGoexit
+		}
+		w.done <- struct{}{}
 	}()
-	if _, r, stack := c.call(w.v); stack != nil {
-		w.err = &PanicError{Value: r, Stack: stack}
+	if c.try != nil {
+		c.try(w.v)
+	} else {
+		c.slot(w.v)
 	}
-	returned = true
+	ok = true
 	w.done <- struct{}{}
 }
 

@@ -22,11 +22,12 @@ type Loop struct {
 	leftover []func() // taken by the loop but not run when it stopped; guarded by mu
 
 	closed   atomic.Bool   // mirrors closing, for Closed
-	wake     chan struct{} // buffered 1: one token per sleep
+	wake     chan func()   // buffered 1: the first function posted to a sleeping loop, or nil from Close
 	exited   chan struct{} // closed when the loop goroutine is gone
 	finished chan struct{} // closed when Close has called the leftovers
 
-	spare   []func() // the emptied previous batch; loop goroutine only
+	spare   []func()  // the emptied previous batch; loop goroutine only
+	one     [1]func() // batch of a function handed over by wake; loop goroutine only
 	onPanic func(recovered any, stack []byte)
 }
 
@@ -53,7 +54,7 @@ var _ PanicReporter = (*Loop)(nil)
 // NewLoop starts a loop goroutine and returns its Loop.
 func NewLoop(opts ...LoopOption) *Loop {
 	l := &Loop{
-		wake:     make(chan struct{}, 1),
+		wake:     make(chan func(), 1),
 		exited:   make(chan struct{}),
 		finished: make(chan struct{}),
 	}
@@ -81,13 +82,16 @@ func (l *Loop) Post(f func()) error {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	l.queue = append(l.queue, f)
-	wake := l.sleeping
-	l.sleeping = false
-	l.mu.Unlock()
-	if wake {
-		l.wake <- struct{}{}
+	if l.sleeping {
+		// The loop waits with an empty queue: hand f over directly, which
+		// spares it a trip through the queue and its lock.
+		l.sleeping = false
+		l.mu.Unlock()
+		l.wake <- f // never blocks: one hand-over per sleep, buffer of one
+		return nil
 	}
+	l.queue = append(l.queue, f)
+	l.mu.Unlock()
 	return nil
 }
 
@@ -120,7 +124,7 @@ func (l *Loop) Close() error {
 	l.sleeping = false
 	l.mu.Unlock()
 	if wake {
-		l.wake <- struct{}{}
+		l.wake <- nil
 	}
 	<-l.exited
 	l.mu.Lock()
@@ -148,22 +152,28 @@ func (l *Loop) ReportPanic(recovered any, stack []byte) {
 // runtime.Goexit on the previous loop goroutine) or with the queue.
 func (l *Loop) run(batch []func()) {
 	for {
+		direct := false
 		if batch == nil {
 			l.mu.Lock()
-			for len(l.queue) == 0 && !l.closing {
-				l.sleeping = true
-				l.mu.Unlock()
-				<-l.wake
-				l.mu.Lock()
-			}
-			if l.closing {
+			switch {
+			case l.closing:
 				l.mu.Unlock()
 				close(l.exited)
 				return
+			case len(l.queue) == 0:
+				l.sleeping = true
+				l.mu.Unlock()
+				f := <-l.wake
+				if f == nil {
+					continue // Close woke us
+				}
+				l.one[0] = f
+				batch, direct = l.one[:], true
+			default:
+				batch = l.queue
+				l.queue = l.spare
+				l.mu.Unlock()
 			}
-			batch = l.queue
-			l.queue = l.spare
-			l.mu.Unlock()
 		}
 		for i := 0; i < len(batch); {
 			if l.closed.Load() {
@@ -176,7 +186,9 @@ func (l *Loop) run(batch []func()) {
 			i = l.runFrom(batch, i, true)
 		}
 		clear(batch)
-		l.spare = batch[:0]
+		if !direct {
+			l.spare = batch[:0]
+		}
 		batch = nil
 	}
 }
