@@ -9,7 +9,8 @@ import (
 
 // The signals benchmarks: the subjects (a plain func call, Direct emit with
 // 0, 1 and 8 slots, Queued emit to a Loop including the slot running there,
-// BlockingQueued round trip) and their peers (an unbuffered channel hand-off
+// BlockingQueued round trip, and the Loop's own post-and-wait round trip)
+// and their peers (an unbuffered channel hand-off
 // to a goroutine, a channel request/reply, a sync.RWMutex-guarded
 // []func(T) observer). Run them together:
 //
@@ -148,6 +149,19 @@ func BenchmarkSignals(b *testing.B) {
 			if err := s.Emit(1); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	b.Run("LoopPostRoundTrip", func(b *testing.B) {
+		// The executor's share of BlockingQueued: post a function to a
+		// Loop and wait for it to signal a channel.
+		l := signals.NewLoop()
+		defer l.Close()
+		done := make(chan struct{}, 1)
+		f := func() { done <- struct{}{} }
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Post(f)
+			<-done
 		}
 	})
 	b.Run("ChanRequestReply", func(b *testing.B) {
