@@ -585,7 +585,7 @@ func TestAsyncOutcomeFailedControl(t *testing.T) {
 	if len(controlled) != 1 || controlled[0] != "tcp4 "+addr {
 		t.Errorf("Control called with %q, want once with tcp4 %s", controlled, addr)
 	}
-	if after := faults.FDCount(t); after != before {
+	if after := faults.FDCount(t); after > before {
 		t.Errorf("%d fds before the dial, %d after: the socket Control refused was not closed", before, after)
 	}
 	_, serr := syncDial(t, d, context.Background(), "tcp", addr, OutcomeFailed)
@@ -795,7 +795,7 @@ func TestAsyncDeliveryBlockingQueued(t *testing.T) {
 	if x.Outcome() != OutcomeConnected || fins != 1 {
 		t.Errorf("outcome %v, %d Finished", x.Outcome(), fins)
 	}
-	if after := faults.FDCount(t); after != before {
+	if after := faults.FDCount(t); after > before {
 		t.Errorf("%d fds before, %d after: the conn the deadlocked slot could not take leaked", before, after)
 	}
 }
@@ -959,7 +959,7 @@ func TestAsyncUndeliveredConnClosedExecutor(t *testing.T) {
 			}
 			close(hold)
 			await(t, closed, "Close to return")
-			if after := faults.FDCount(t); after != before {
+			if after := faults.FDCount(t); after > before {
 				t.Errorf("%d fds before, %d after: the undelivered conn leaked", before, after)
 			}
 		})
