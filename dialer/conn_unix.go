@@ -28,6 +28,11 @@ import (
 // untouched (newConn clears them all to make fd blocking). family and
 // sotype are the socket's.
 //
+// Raw IP sockets (SOCK_RAW) should not come here: FileConn's getpeername
+// fails with ENOTCONN for them on Linux, so the *net.IPConn's RemoteAddr
+// would be nil where net.Dialer's is the dialed address. Dial ip networks
+// with dialIPNet.
+//
 // Errors are returned raw, for the caller to wrap in
 // &net.OpError{Op: "dial", ...} as for a failed connect: an *os.SyscallError
 // ("fcntl": the duplicate could not be made, e.g. EMFILE; "getsockopt",

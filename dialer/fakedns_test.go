@@ -23,6 +23,7 @@ type fakeDNS struct {
 
 	mu      sync.Mutex
 	queries []string // "A name", "AAAA name"
+	closed  bool     // the test is over: dial fails
 	wg      sync.WaitGroup
 }
 
@@ -36,13 +37,28 @@ func fakeResolver(t testing.TB, hosts map[string][]string) (*net.Resolver, *fake
 			f.hosts[strings.ToLower(name)] = append(f.hosts[strings.ToLower(name)], netip.MustParseAddr(a))
 		}
 	}
-	t.Cleanup(f.wg.Wait)
+	// A lookup whose context was canceled goes on in the background
+	// (net's lookup group) and may dial after the test has ended.
+	t.Cleanup(func() {
+		f.mu.Lock()
+		f.closed = true
+		f.mu.Unlock()
+		f.wg.Wait()
+	})
 	return &net.Resolver{PreferGo: true, Dial: f.dial}, f
 }
 
+var errFakeDNSClosed = errors.New("fake DNS server: test over")
+
 func (f *fakeDNS) dial(ctx context.Context, network, address string) (net.Conn, error) {
-	client, server := net.Pipe()
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, errFakeDNSClosed
+	}
 	f.wg.Add(1)
+	f.mu.Unlock()
+	client, server := net.Pipe()
 	go func() {
 		defer f.wg.Done()
 		defer server.Close()

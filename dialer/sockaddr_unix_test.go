@@ -3,6 +3,7 @@
 package dialer
 
 import (
+	"context"
 	"errors"
 	"net"
 	"reflect"
@@ -245,5 +246,54 @@ func TestRawConnMatchesNet(t *testing.T) {
 	}
 	if err := rc.Write(func(uintptr) bool { return true }); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Write after invalidate: %v", err)
+	}
+}
+
+// TestDialIPNet compares dialIPNet with net.Dialer.DialContext for a raw
+// IP dial (which needs privileges; without them both fail alike).
+func TestDialIPNet(t *testing.T) {
+	for _, tt := range []struct {
+		network string
+		raddr   *net.IPAddr
+	}{
+		{"ip4:icmp", &net.IPAddr{IP: net.IPv4(127, 0, 0, 1)}},
+		{"ip:1", &net.IPAddr{IP: net.IPv4(127, 0, 0, 1).To4()}},
+		{"ip6:ipv6-icmp", &net.IPAddr{IP: net.IPv6loopback}},
+	} {
+		var calls [2][]string
+		mk := func(i int) Dialer {
+			return Dialer{Control: func(network, address string, c syscall.RawConn) error {
+				calls[i] = append(calls[i], network+" "+address)
+				return nil
+			}}
+		}
+		d0 := mk(0)
+		nd := d0.netDialer()
+		nc, nerr := nd.DialContext(context.Background(), tt.network, tt.raddr.String())
+		d := mk(1)
+		oc, oerr := d.dialIPNet(context.Background(), tt.network, nil, tt.raddr)
+		if nerr != nil {
+			var oe *net.OpError
+			if !errors.As(nerr, &oe) || oerr == nil || oe.Err.Error() != oerr.Error() {
+				t.Errorf("%s: error %v, net's %v", tt.network, oerr, nerr)
+			}
+			if oc != nil {
+				oc.Close()
+			}
+			continue
+		}
+		if oerr != nil {
+			nc.Close()
+			t.Errorf("%s: %v", tt.network, oerr)
+			continue
+		}
+		if a, b := addrDesc(nc.RemoteAddr()), addrDesc(oc.RemoteAddr()); a != b {
+			t.Errorf("%s: RemoteAddr %s, net's %s", tt.network, b, a)
+		}
+		if !reflect.DeepEqual(calls[0], calls[1]) {
+			t.Errorf("%s: Control calls %q, net's %q", tt.network, calls[1], calls[0])
+		}
+		nc.Close()
+		oc.Close()
 	}
 }
