@@ -51,11 +51,10 @@ func refusedPort() (addr netip.AddrPort, close func(), err error) {
 }
 
 // fullQueue returns the address of a listener whose accept queue is full:
-// listen(fd, 0) queues one connection, the queue is filled by connecting
-// until a connect gets no answer, and the listener never accepts. From then
-// on the kernel drops every SYN to it, so a connect stays pending until its
-// deadline (fault recipe R2). close closes the filling connections and the
-// listener.
+// listen(fd, 0) queues one connection, the queue is filled by connecting,
+// and the listener never accepts. From then on the kernel drops every SYN
+// to it, so a connect stays pending until its deadline (fault recipe R2).
+// close closes the filling connections and the listener.
 func fullQueue() (addr netip.AddrPort, close func(), err error) {
 	fd, addr, err := boundSocket()
 	if err != nil {
@@ -73,12 +72,17 @@ func fullQueue() (addr netip.AddrPort, close func(), err error) {
 		unix.Close(fd)
 	}
 	// Fill one connect at a time: a burst could be admitted while the
-	// queue still had room. A loopback SYN that gets no answer within
-	// 100ms was dropped: the queue is full.
+	// queue still had room.
 	for range 8 {
+		queued, full, known := acceptQueue(fd)
+		if full {
+			return addr, close, nil
+		}
+		// Where the queue cannot be read (not Linux), a loopback SYN that
+		// gets no answer within 100ms was dropped: the queue is full.
 		c, err := net.DialTimeout("tcp", addr.String(), 100*time.Millisecond)
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		if !known && errors.As(err, &ne) && ne.Timeout() {
 			return addr, close, nil
 		}
 		if err != nil {
@@ -86,6 +90,15 @@ func fullQueue() (addr netip.AddrPort, close func(), err error) {
 			return netip.AddrPort{}, nil, err
 		}
 		fill = append(fill, c)
+		if known {
+			// The server side joins the queue when the kernel handles
+			// the final ACK, which may come just after connect returned.
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if q, _, _ := acceptQueue(fd); q > queued {
+					break
+				}
+			}
+		}
 	}
 	close()
 	return netip.AddrPort{}, nil, errors.New("the accept queue of a listen(fd, 0) socket did not fill after 8 connects")
