@@ -95,7 +95,8 @@
 //
 // Emit with direct slots is a few nanoseconds per slot with no allocation:
 // the connection list is an immutable slice replaced on change
-// (copy-on-write) behind an atomic pointer. A queued emission costs one
+// (copy-on-write) behind an atomic pointer, so Connect and Disconnect copy
+// the list (linear in the number of connections). A queued emission costs one
 // allocation (the posted closure) and one more per emission when a drop
 // hook and several connections need shared drop accounting. A blocking
 // emission does not allocate once warm; its round trip is close to a
