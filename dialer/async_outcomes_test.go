@@ -522,6 +522,50 @@ func TestAsyncOutcomeCanceledByCancel(t *testing.T) {
 	}
 }
 
+// TestAsyncOutcomeCanceledByReactorClose: closing the reactor ends a pending
+// dial as Canceled, with an error that wraps net.ErrClosed, and closes its
+// socket; a dial started afterwards is refused by Start and emits nothing.
+func TestAsyncOutcomeCanceledByReactorClose(t *testing.T) {
+	r, err := reactor.New(reactor.WithLoops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	addr := faults.FullBacklog(t, "tcp4").String()
+	before := faults.FDCount(t)
+	d := &Dialer{Reactor: r}
+	run := dialOutcome(t, d, "tcp4", addr, OutcomeCanceled, func(x *AsyncDial) {
+		attempt := pendingAttempt(t, d)
+		if err := x.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		await(t, attempt, "AttemptStarted")
+		drainExecutor(t, r.Loop(0)) // the connect is in the poller
+		if err := r.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if !errors.Is(run.err, net.ErrClosed) {
+		t.Errorf("%v does not wrap net.ErrClosed", run.err)
+	}
+	if after := faults.FDCount(t); after > before {
+		t.Errorf("%d fds before, %d after: the pending socket was not closed", before, after)
+	}
+	x := d.NewAsyncDial("tcp4", addr)
+	own := logSignals(t, &x.Signals, true)
+	if err := x.Start(context.Background()); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Start on a closed reactor: %v, want net.ErrClosed", err)
+	}
+	if ev := own.terminal(); len(ev) != 0 || isDone(x) {
+		t.Errorf("a dial that could not start emitted %q (done %v)", ev, isDone(x))
+	}
+	// DialContext on the closed reactor fails the same way.
+	_, serr := d.DialContext(context.Background(), "tcp4", addr)
+	if Classify(serr) != OutcomeCanceled || !errors.Is(serr, net.ErrClosed) {
+		t.Errorf("DialContext on a closed reactor: %v", serr)
+	}
+}
+
 // TestAsyncOutcomeFailedPortsExhausted: with a one-port ephemeral range that
 // a held connection already uses, connect(2) fails with EADDRNOTAVAIL.
 func TestAsyncOutcomeFailedPortsExhausted(t *testing.T) {
