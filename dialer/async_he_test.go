@@ -24,15 +24,14 @@ import (
 // SYN_SENT towards ap, from /proc/thread-self/net/tcp6 (tcp for IPv4): not /proc/self, which
 // shows the namespace of the main thread, and NetNS.Do may have left the
 // main thread in another one (the runtime wedges it rather than end it).
-func synSentTo(t testing.TB, ap netip.AddrPort) int {
-	t.Helper()
+func synSentTo(ap netip.AddrPort) (int, error) {
 	file := "/proc/thread-self/net/tcp"
 	if ap.Addr().Is6() {
 		file += "6"
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer f.Close()
 	n := 0
@@ -45,16 +44,13 @@ func synSentTo(t testing.TB, ap netip.AddrPort) int {
 		}
 		rem, err := procAddrPort(fields[2])
 		if err != nil {
-			t.Fatalf("%s: %q: %v", file, sc.Text(), err)
+			return 0, fmt.Errorf("%s: %q: %v", file, sc.Text(), err)
 		}
 		if rem == ap {
 			n++
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return n, sc.Err()
 }
 
 // procAddrPort parses an address of /proc/net/tcp{,6}: the address as
@@ -105,12 +101,13 @@ func TestAsyncHappyEyeballs(t *testing.T) {
 	own := logSignals(t, &x.Signals, true)
 	wide := logSignals(t, d.Signals, false)
 	var fallbackAt time.Duration
-	pendingV6 := -1
+	var pendingV6 int
+	var procErr error
 	start := time.Now()
 	x.AttemptStarted.Connect(func(a *Attempt) {
 		if !a.Primary {
 			fallbackAt = time.Since(start)
-			pendingV6 = synSentTo(t, v6)
+			pendingV6, procErr = synSentTo(v6)
 		}
 	})
 	if err := x.Start(context.Background()); err != nil {
@@ -118,8 +115,8 @@ func TestAsyncHappyEyeballs(t *testing.T) {
 	}
 	awaitDial(t, x)
 	// The loser's socket is closed before the outcome is emitted.
-	if n := synSentTo(t, v6); n != 0 {
-		t.Errorf("%d sockets still in SYN_SENT to %v after the dial", n, v6)
+	if n, err := synSentTo(v6); err != nil || n != 0 {
+		t.Errorf("%d sockets still in SYN_SENT to %v after the dial (%v)", n, v6, err)
 	}
 	// Let the loop run whatever the dial left queued, so that a late
 	// attempt signal shows up in the logs (and fails check).
@@ -139,6 +136,9 @@ func TestAsyncHappyEyeballs(t *testing.T) {
 		t.Errorf("IPv4 attempt started at %v, connected at %v; want both in [%v, %v]", fallbackAt, c.Elapsed, delay, delay+slack)
 	}
 	t.Logf("FallbackDelay %v: IPv4 attempt started at %v, connected at %v", delay, fallbackAt, c.Elapsed)
+	if procErr != nil {
+		t.Fatal(procErr)
+	}
 	if pendingV6 != 1 {
 		t.Errorf("%d IPv6 sockets in SYN_SENT when the fallback started, want 1", pendingV6)
 	}
