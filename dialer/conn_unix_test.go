@@ -335,13 +335,13 @@ func TestTypedConn(t *testing.T) {
 // nothing else, for counting system calls from outside:
 //
 //	go test -c -o /tmp/d.test ./dialer
-//	for m in net newconn raw; do
+//	for m in net dialer newconn raw; do
 //	  SIGDIAL_SYSCALLS=2000 SIGDIAL_MODE=$m strace -f -c -o /tmp/$m.txt \
 //	    /tmp/d.test -test.run TestNewConnSyscalls -test.count 1
 //	done
 //
 // "raw" is rawDial alone, "newconn" rawDial plus newConn, "net"
-// net.Dialer.Dial; the server side is the same in all three. With
+// net.Dialer.Dial, "dialer" Dialer.Dial; the server side is the same in all three. With
 // SIGDIAL_SERVER=127.0.0.1:PORT the dials go to a server in another process,
 // whose system calls strace then does not count.
 func TestNewConnSyscalls(t *testing.T) {
@@ -363,6 +363,7 @@ func TestNewConnSyscalls(t *testing.T) {
 		addr = listenTCP(t, "tcp4", "127.0.0.1:0").(*net.TCPAddr)
 	}
 	sa := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: addr.Port}
+	var ours Dialer
 	for range n {
 		switch mode {
 		case "net":
@@ -379,6 +380,12 @@ func TestNewConnSyscalls(t *testing.T) {
 			c.Close()
 		case "raw":
 			unix.Close(rawDial(t, unix.AF_INET, unix.SOCK_STREAM, sa))
+		case "dialer":
+			c, err := ours.Dial("tcp4", addr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
 		default:
 			t.Fatalf("SIGDIAL_MODE %q", mode)
 		}
