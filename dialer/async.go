@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+
+	"github.com/sigdial/sigdial/reactor"
 )
 
 // An AsyncDial is one asynchronous dial. Make it with Dialer.NewAsyncDial, connect
@@ -40,6 +42,7 @@ type AsyncDial struct {
 	d                *Dialer
 	network, address string
 
+	loop     atomic.Pointer[reactor.Loop] // set by Start
 	started  atomic.Bool
 	canceled atomic.Bool // Cancel was called
 	state    atomic.Pointer[dialRef]
@@ -70,14 +73,21 @@ func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
 	return x
 }
 
+// Loop returns the reactor loop the dial runs on and emits its signals
+// from, once Start has been called; nil before, and on systems without a
+// reactor. (Slots connected with an executor run there instead: connect
+// them with signals.On(r.Loop(i)) to pick a loop of the Dialer's reactor.)
+func (x *AsyncDial) Loop() *reactor.Loop { return x.loop.Load() }
+
 // Network returns the network the dial was made for.
 func (x *AsyncDial) Network() string { return x.network }
 
 // Address returns the address the dial was made for.
 func (x *AsyncDial) Address() string { return x.address }
 
-// Done returns a channel that is closed once the dial has finished, after
-// its Finished signals were emitted.
+// Done returns a channel that is closed once the dial has finished: after
+// the Finished signal was emitted on the dial's own Signals and then on the
+// Dialer's. Queued slots may still be waiting on their executors.
 func (x *AsyncDial) Done() <-chan struct{} { return x.done }
 
 // Outcome returns how the dial ended; it is zero until Done is closed.

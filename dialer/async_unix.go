@@ -42,6 +42,7 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		trace: httptrace.ContextClientTrace(ctx), mptcp: d.MultipathTCP(),
 		wrap: wrapAttempt, async: x, loop: r.Next(),
 	}
+	x.loop.Store(dl.loop)
 	ctx, dl.release = d.cancelCtx(ctx)
 	dl.ctx = ctx
 	resolving := needsResolver(x.network, x.address)

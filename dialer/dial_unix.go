@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sigdial/sigdial/reactor"
+	"github.com/sigdial/sigdial/signals"
 )
 
 // Dial connects to the address on the named network. It is DialContext with
@@ -712,28 +713,26 @@ func addrString(a net.Addr) string {
 }
 
 // emitAttempt emits AttemptStarted (started) or AttemptFailed for r's
-// current address, on an asynchronous dial's own Signals, then on the
+// current address: on the asynchronous dial's own Signals, then on the
 // Dialer's.
 func (dl *dial) emitAttempt(started bool, r *racer, err error) {
-	var own *Signals
-	if dl.async != nil {
-		own = &dl.async.Signals
-	}
-	wide := dl.d.Signals
-	if own == nil && wide == nil {
+	s := dl.d.Signals
+	if s == nil && dl.async == nil {
 		return
 	}
 	a := &Attempt{Network: dl.network, Addr: r.ra, Primary: r.primary, Err: err}
 	e := dl.emitter()
-	for _, s := range [...]*Signals{own, wide} {
-		if s == nil {
-			continue
-		}
-		sig := &s.AttemptFailed
+	pick := func(s *Signals) *signals.Signal[*Attempt] {
 		if started {
-			sig = &s.AttemptStarted
+			return &s.AttemptStarted
 		}
-		emitTo(e, sig, a)
+		return &s.AttemptFailed
+	}
+	if dl.async != nil {
+		emitTo(e, pick(&dl.async.Signals), a)
+	}
+	if s != nil {
+		emitTo(e, pick(s), a)
 	}
 }
 

@@ -15,3 +15,7 @@ func (*Reactor) Close() error { return nil }
 
 // Closed reports true: a reactor that cannot exist is never open.
 func (*Reactor) Closed() bool { return true }
+
+// Loop is not implemented on this platform; the type exists so that code
+// referring to it builds everywhere.
+type Loop struct{}
