@@ -139,8 +139,8 @@ func (x *AsyncDial) complete(dl *dial) {
 		dl.release()
 	}
 	err := dl.err
-	var c net.Conn
-	if err == nil {
+	c := dl.conn
+	if err == nil && c == nil {
 		if c, err = newConn(dl.fd, dl.family, dl.sotype, dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
 			err = dl.wrap(dl, dl.winnerAddr(), err)
 		}

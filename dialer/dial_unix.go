@@ -168,7 +168,9 @@ type dial struct {
 	async         *AsyncDial // nil for a blocking dial
 	release       func()     // ends the Cancel-channel bridge of an async dial
 
-	// The result: a connected fd (not yet a net.Conn) or an error.
+	// The result: a connected fd (not yet a net.Conn), a conn made by net
+	// (raw IP), or an error.
+	conn   net.Conn
 	fd     int
 	family int
 	sotype int
@@ -232,7 +234,7 @@ func (dl *dial) split(addrs addrList) {
 	for i := range dl.nracers {
 		r := &dl.racers[i]
 		r.doneFn = r.onDone
-		r.mptcp = dl.mptcp
+		r.mptcp = dl.mptcp && mptcpAvailable()
 	}
 }
 
@@ -260,6 +262,9 @@ func (dl *dial) runSync() (net.Conn, error) {
 	}
 	if dl.err != nil {
 		return nil, dl.err
+	}
+	if dl.conn != nil {
+		return dl.conn, nil
 	}
 	c, err := newConn(dl.fd, dl.family, dl.sotype, dl.d.KeepAlive, dl.d.KeepAliveConfig)
 	if err != nil {
@@ -401,6 +406,10 @@ func (r *racer) begin(ra net.Addr, deadline time.Time) (pending bool) {
 		r.attemptDone(-1, err)
 		return false
 	}
+	if r.sotype == unix.SOCK_RAW {
+		r.dialRaw(ra, deadline)
+		return false
+	}
 	if dl.onLoop {
 		r.op = dl.loop.ConnectOnLoop(&r.req, r.doneFn)
 		return true
@@ -412,6 +421,37 @@ func (r *racer) begin(ra net.Addr, deadline time.Time) (pending bool) {
 	}
 	r.attemptDone(fd, err)
 	return false
+}
+
+// dialRaw makes a raw IP attempt through net (dialIPNet explains why): a
+// raw socket's connect never waits, so nothing is lost by not using the
+// loop.
+func (r *racer) dialRaw(ra net.Addr, deadline time.Time) {
+	dl := r.dl
+	ctx := dl.ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	laddr, raddr := dialAddrs(dl.network, dl.laddr, ra)
+	la, _ := laddr.(*net.IPAddr)
+	rip, _ := raddr.(*net.IPAddr)
+	c, err := dl.d.dialIPNet(ctx, dl.network, la, rip)
+	if err != nil {
+		r.attemptDone(-1, err)
+		return
+	}
+	if dl.finished {
+		c.Close()
+		return
+	}
+	r.done = true
+	if t := dl.trace; t != nil && t.ConnectDone != nil {
+		t.ConnectDone(dl.network, ra.String(), nil)
+	}
+	dl.conn = c
+	dl.finish(r, -1, nil)
 }
 
 // prepare fills in the racer's connect request for ra.
@@ -519,7 +559,7 @@ func (r *racer) attemptDone(fd int, err error) {
 	if errors.Is(err, net.ErrClosed) && dl.abortErr == nil {
 		dl.abortErr = err // the reactor closed: no point trying more
 	}
-	if r.mptcp && !dl.finished && dl.abortErr == nil && !isDeadline(err) {
+	if r.mptcp && !dl.finished && dl.abortErr == nil {
 		// net's dialMPTCP falls back to plain TCP on any error.
 		r.mptcp = false
 		r.next--
@@ -592,6 +632,10 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 		// the dial rather than return a connection whose caller has
 		// given up (net's "poisoned connection", go.dev/issue/16523).
 		closeFD(fd)
+		if dl.conn != nil {
+			dl.conn.Close()
+			dl.conn = nil
+		}
 		fd = -1
 		err = dl.wrap(dl, winner.ra, mapErr(dl.ctx.Err()))
 	}
