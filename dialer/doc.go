@@ -33,6 +33,37 @@
 //     resolved address), MPTCP (SetMultipathTCP, GODEBUG=multipathtcp) and
 //     net/http/httptrace's ConnectStart/ConnectDone are as in net.
 //
+// # Outcome signals
+//
+// Every dial ends in exactly one outcome, classified by Classify:
+// Connected, Refused (ECONNREFUSED), Unreachable (EHOSTUNREACH,
+// ENETUNREACH, EHOSTDOWN, ENETDOWN), TimedOut (Timeout, Deadline, the
+// context's deadline, ETIMEDOUT), Canceled (the context, Cancel, the
+// reactor closed) or Failed (anything else). Set Dialer.Signals to observe
+// every dial made through the Dialer, blocking or asynchronous, in one
+// place: the outcome signal, then Finished, and AttemptStarted and
+// AttemptFailed for each address tried. A failure's payload carries the
+// error the blocking API returns.
+//
+// # Asynchronous dials
+//
+// NewAsyncDial returns an AsyncDial whose signals can be connected before
+// Start, so no outcome is lost. Start returns at once; no goroutine waits
+// for the dial. Its connects wait in a reactor loop's poller, its deadlines
+// in the loop's timer heap, and Happy Eyeballs and the fallback over
+// several addresses run on the loop. Only a host name that needs the
+// resolver is resolved on a goroutine. The outcome is emitted from the
+// loop, never inside Start, with the delivery rules of package signals:
+// a slot connected without an executor runs on the loop; one connected
+// with signals.On(ex) runs on ex (a signals.Loop, another reactor loop).
+// The conn in the dial's Connected payload belongs to its slots; one that
+// no slot takes is closed (see AsyncDial).
+//
+// A blocking dial is the same machinery plus a wait, with one shortcut:
+// the calling goroutine makes the connect's system calls itself, and a
+// connect the kernel finished inside connect(2) — loopback, usually —
+// returns without touching a loop.
+//
 // # Where it differs
 //
 // Deliberately:
