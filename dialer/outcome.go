@@ -71,6 +71,11 @@ func Classify(err error) Outcome {
 	case errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.Is(err, context.DeadlineExceeded):
 		return OutcomeTimedOut
+	case errors.Is(err, syscall.EAGAIN):
+		// syscall.Errno's Timeout method is true for EAGAIN, so net.Error
+		// would call it a timeout; but connect(2) fails with EAGAIN at
+		// once (a unix socket's full backlog), nothing timed out.
+		return OutcomeFailed
 	case errors.As(err, &ne) && ne.Timeout():
 		// A *net.DNSError with IsTimeout, for one.
 		return OutcomeTimedOut
