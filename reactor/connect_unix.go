@@ -181,7 +181,10 @@ func (l *Loop) ConnectOnLoop(req *ConnectRequest, done func(fd int, err error)) 
 		l.complete(op, ErrClosed)
 		return op
 	}
-	fd, err, pending := connectRetry(req)
+	// One attempt only: complete makes net's two retries of a spurious
+	// failure, counting them in op.tries (connectRetry here would make
+	// them twice over, five connects instead of three).
+	fd, err, pending := connectOnce(req)
 	op.fd = fd
 	if pending {
 		l.register(op)
