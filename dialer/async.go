@@ -3,6 +3,7 @@ package dialer
 import (
 	"errors"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	"github.com/sigdial/sigdial/reactor"
@@ -39,23 +40,18 @@ import (
 type AsyncDial struct {
 	Signals
 
-	d                *Dialer
-	network, address string
+	d *Dialer
 
-	loop     atomic.Pointer[reactor.Loop] // set by Start
 	started  atomic.Bool
-	canceled atomic.Bool // Cancel was called
-	state    atomic.Pointer[dialRef]
-	done     chan struct{}
+	canceled atomic.Bool                  // Cancel was called
+	loop     atomic.Pointer[reactor.Loop] // set by Start
+	state    asyncState                   // the dial in progress, kept inline: one allocation per dial
 
-	// Set before done is closed.
-	outcome Outcome
-	err     error
-}
-
-// dialRef lets Cancel reach a started dial.
-type dialRef struct {
-	cancel func()
+	mu      sync.Mutex    // guards done and fin
+	done    chan struct{} // made on first use by Done
+	fin     bool          // the dial has finished
+	outcome Outcome       // set before fin
+	err     error         // set before fin
 }
 
 // ErrStarted is returned by a second call of AsyncDial.Start.
@@ -64,7 +60,8 @@ var ErrStarted = errors.New("sigdial/dialer: dial already started")
 // NewAsyncDial returns an asynchronous dial of address on network, not yet
 // started. network and address are as for DialContext.
 func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
-	x := &AsyncDial{d: d, network: network, address: address, done: make(chan struct{})}
+	x := &AsyncDial{d: d}
+	x.state.init(network, address)
 	x.Connected.SetDropHook(func(c *Connected) {
 		if c.Conn != nil {
 			c.Conn.Close()
@@ -74,41 +71,56 @@ func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
 }
 
 // Loop returns the reactor loop the dial runs on and emits its signals
-// from, once Start has been called; nil before, and on systems without a
-// reactor. (Slots connected with an executor run there instead: connect
+// from, once Start has been called; nil before. On systems without a
+// reactor it is a placeholder with no methods. (Slots connected with an executor run there instead: connect
 // them with signals.On(r.Loop(i)) to pick a loop of the Dialer's reactor.)
 func (x *AsyncDial) Loop() *reactor.Loop { return x.loop.Load() }
 
 // Network returns the network the dial was made for.
-func (x *AsyncDial) Network() string { return x.network }
+func (x *AsyncDial) Network() string { return x.state.network() }
 
 // Address returns the address the dial was made for.
-func (x *AsyncDial) Address() string { return x.address }
+func (x *AsyncDial) Address() string { return x.state.address() }
 
 // Done returns a channel that is closed once the dial has finished: after
 // the Finished signal was emitted on the dial's own Signals and then on the
 // Dialer's. Queued slots may still be waiting on their executors.
-func (x *AsyncDial) Done() <-chan struct{} { return x.done }
+func (x *AsyncDial) Done() <-chan struct{} {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.done == nil {
+		// Made on demand: a pending dial that nobody waits on does not
+		// carry a channel.
+		x.done = make(chan struct{})
+		if x.fin {
+			close(x.done)
+		}
+	}
+	return x.done
+}
+
+// finished reports whether the dial has finished.
+func (x *AsyncDial) finished() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.fin
+}
 
 // Outcome returns how the dial ended; it is zero until Done is closed.
 func (x *AsyncDial) Outcome() Outcome {
-	select {
-	case <-x.done:
-		return x.outcome
-	default:
+	if !x.finished() {
 		return 0
 	}
+	return x.outcome
 }
 
 // Err returns the dial's error, as the blocking API would have returned it,
 // once Done is closed; nil before, and nil for a dial that connected.
 func (x *AsyncDial) Err() error {
-	select {
-	case <-x.done:
-		return x.err
-	default:
+	if !x.finished() {
 		return nil
 	}
+	return x.err
 }
 
 // Cancel cancels the dial. A dial still in progress then ends with
@@ -119,15 +131,22 @@ func (x *AsyncDial) Cancel() {
 	if !x.canceled.CompareAndSwap(false, true) {
 		return
 	}
-	if ref := x.state.Load(); ref != nil {
-		ref.cancel()
+	if l := x.loop.Load(); l != nil {
+		x.cancelStarted(l)
 	}
+	// Otherwise Start has not published its loop yet; it checks canceled
+	// after publishing it.
 }
 
 // finishDial records the outcome and closes done. Called once.
 func (x *AsyncDial) finishDial(err error) {
+	x.mu.Lock()
 	x.outcome, x.err = Classify(err), err
-	close(x.done)
+	x.fin = true
+	if x.done != nil {
+		close(x.done)
+	}
+	x.mu.Unlock()
 }
 
 var _ net.Conn = (*net.TCPConn)(nil)

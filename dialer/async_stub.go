@@ -5,7 +5,19 @@ package dialer
 import (
 	"context"
 	"time"
+
+	"github.com/sigdial/sigdial/reactor"
 )
+
+// asyncState is what an AsyncDial keeps while it runs.
+type asyncState struct {
+	cancel     context.CancelFunc
+	netw, addr string
+}
+
+func (st *asyncState) init(network, address string) { st.netw, st.addr = network, address }
+func (st *asyncState) network() string              { return st.netw }
+func (st *asyncState) address() string              { return st.addr }
 
 // Start starts the dial and returns at once. On this system there is no
 // reactor: the dial runs on a goroutine of its own through net.Dialer, and
@@ -19,17 +31,21 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		return ErrStarted
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	x.state.Store(&dialRef{cancel: cancel})
+	x.state.cancel = cancel
+	x.loop.Store(&reactor.Loop{}) // publishes state.cancel to Cancel
 	if x.canceled.Load() {
 		cancel()
 	}
 	go func() {
 		defer cancel()
 		start := time.Now()
-		c, err := x.d.netDialer().DialContext(ctx, x.network, x.address)
-		emitOutcome(emitter{}, &x.Signals, x.network, x.address, time.Since(start), 1, c, err)
-		x.d.report(emitter{}, x.network, x.address, start, 1, c, err)
+		c, err := x.d.netDialer().DialContext(ctx, x.state.netw, x.state.addr)
+		emitOutcome(emitter{}, &x.Signals, x.state.netw, x.state.addr, time.Since(start), 1, c, err)
+		x.d.report(emitter{}, x.state.netw, x.state.addr, start, 1, c, err)
 		x.finishDial(err)
 	}()
 	return nil
 }
+
+// cancelStarted cancels a started dial.
+func (x *AsyncDial) cancelStarted(*reactor.Loop) { x.state.cancel() }

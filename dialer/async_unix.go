@@ -28,62 +28,98 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		return ErrStarted
 	}
 	d := x.d
+	st := &x.state
+	dl := &st.dl
+	network, address := dl.network, dl.address
 	r, err := d.reactorFor()
 	if err == nil && r.Closed() {
 		err = reactor.ErrClosed
 	}
 	if err != nil {
-		return opError(x.network, nil, nil, err)
+		return opError(network, nil, nil, err)
 	}
 	start := time.Now()
-	dl := &dial{
-		d: d, network: x.network, address: x.address,
+	*dl = dial{
+		d: d, network: network, address: address,
 		laddr: d.LocalAddr, deadline: d.deadline(ctx, start), start: start,
 		trace: httptrace.ContextClientTrace(ctx), mptcp: d.MultipathTCP(),
 		wrap: wrapAttempt, async: x, loop: r.Next(),
 	}
-	x.loop.Store(dl.loop)
 	ctx, dl.release = d.cancelCtx(ctx)
 	dl.ctx = ctx
-	resolving := needsResolver(x.network, x.address)
-	rctx, stopResolve := ctx, context.CancelFunc(nil)
+	resolving := needsResolver(network, address)
+	rctx := ctx
 	if resolving {
 		// Cancel must reach the resolver too, as canceling DialContext's
 		// context does: a name server that does not answer would
 		// otherwise hold the dial until the resolver gives up.
-		rctx, stopResolve = context.WithCancel(ctx)
+		rctx, st.stopResolve = context.WithCancel(ctx)
 	}
-	x.state.Store(&dialRef{cancel: func() {
-		if stopResolve != nil {
-			stopResolve()
-		}
-		_ = dl.loop.Post(func() { dl.abort(errCanceled) })
-	}})
+	// Publish the loop for Cancel. Everything Cancel reads was written
+	// above; a Cancel that came before this sees no loop and is handled
+	// by the check below (or, if both see each other, twice: harmless).
+	x.loop.Store(dl.loop)
+	if x.canceled.Load() {
+		x.cancelStarted(dl.loop)
+	}
 	if !resolving {
-		addrs, err := d.resolveAddrList(ctx, "dial", x.network, x.address, d.LocalAddr)
-		if perr := dl.loop.Post(func() { dl.begin(addrs, err) }); perr != nil {
+		dl.primary.addrs, dl.err = d.resolveAddrList(ctx, "dial", network, address, d.LocalAddr)
+		if perr := dl.loop.Post(x.begin); perr != nil {
 			dl.release()
-			return opError(x.network, nil, nil, perr)
+			return opError(network, nil, nil, perr)
 		}
 		return nil
 	}
-	if x.canceled.Load() {
-		stopResolve() // Cancel came before the ref was stored
-	}
 	go func() {
-		addrs, err := d.resolve(rctx, dl.deadline, x.network, x.address)
-		stopResolve()
-		if perr := dl.loop.Post(func() { dl.begin(addrs, err) }); perr != nil {
+		addrs, err := d.resolve(rctx, dl.deadline, network, address)
+		st.stopResolve()
+		dl.primary.addrs, dl.err = addrs, err
+		if perr := dl.loop.Post(x.begin); perr != nil {
 			// The reactor closed while the name resolved: end the dial
 			// here, the only place left to report from.
 			dl.release()
-			err := opError(x.network, nil, nil, perr)
-			emitOutcome(emitter{}, &x.Signals, x.network, x.address, time.Since(start), 0, nil, err)
-			d.report(emitter{}, x.network, x.address, start, 0, nil, err)
+			err := opError(network, nil, nil, perr)
+			emitOutcome(emitter{}, &x.Signals, network, address, time.Since(start), 0, nil, err)
+			d.report(emitter{}, network, address, start, 0, nil, err)
 			x.finishDial(err)
 		}
 	}()
 	return nil
+}
+
+// asyncState is what an AsyncDial keeps while it runs, inline in the
+// AsyncDial so that a dial costs one allocation.
+type asyncState struct {
+	dl          dial
+	stopResolve context.CancelFunc // ends name resolution; nil for literals
+}
+
+func (st *asyncState) init(network, address string) {
+	st.dl.network, st.dl.address = network, address
+}
+func (st *asyncState) network() string { return st.dl.network }
+func (st *asyncState) address() string { return st.dl.address }
+
+// cancelStarted cancels a dial whose loop is known: name resolution now,
+// the rest on the loop.
+func (x *AsyncDial) cancelStarted(l *reactor.Loop) {
+	if stop := x.state.stopResolve; stop != nil {
+		stop()
+	}
+	_ = l.Post(x.abortCanceled)
+}
+
+// abortCanceled is Cancel's work on the loop.
+func (x *AsyncDial) abortCanceled() { x.state.dl.abort(errCanceled) }
+
+// begin hands the resolved addresses to the dial on its loop. Start
+// leaves them, or the resolver's error, in the primary racer and the
+// result (no fields of their own: a pending dial's size matters).
+func (x *AsyncDial) begin() {
+	dl := &x.state.dl
+	addrs, err := dl.primary.addrs, dl.err
+	dl.primary.addrs, dl.err = nil, nil
+	dl.begin(addrs, err)
 }
 
 // needsResolver reports whether resolving address for network may ask the
@@ -128,7 +164,7 @@ func (dl *dial) begin(addrs addrList, err error) {
 			_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
 		})
 	}
-	dl.racers[0].step()
+	dl.primary.step()
 	dl.armFallback()
 }
 
@@ -141,13 +177,13 @@ func (x *AsyncDial) complete(dl *dial) {
 	err := dl.err
 	c := dl.conn
 	if err == nil && c == nil {
-		if c, err = newConn(dl.fd, dl.family, dl.sotype, dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
+		if c, err = newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
 			err = dl.wrap(dl, dl.winnerAddr(), err)
 		}
 	}
 	e := emitter{loop: dl.loop}
 	elapsed := time.Since(dl.start)
-	emitOutcome(e, &x.Signals, dl.network, dl.address, elapsed, dl.attempts, c, err)
-	dl.d.report(e, dl.network, dl.address, dl.start, dl.attempts, c, err)
+	emitOutcome(e, &x.Signals, dl.network, dl.address, elapsed, int(dl.attempts), c, err)
+	dl.d.report(e, dl.network, dl.address, dl.start, int(dl.attempts), c, err)
 	x.finishDial(err)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"os"
+	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -70,12 +71,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			return nil, err
 		}
 		c, err = dl.runSync()
-		if err != nil || try == 2 || !dl.retrySpurious || !selfConnected(c) {
+		if err != nil || try == 2 || !dl.winner.req.RetrySpurious || !selfConnected(c) {
 			break
 		}
 		c.Close()
 	}
-	d.report(emitter{}, network, address, start, dl.attempts, c, err)
+	d.report(emitter{}, network, address, start, int(dl.attempts), c, err)
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
@@ -143,57 +144,52 @@ type dial struct {
 	laddr            net.Addr
 	deadline         time.Time
 	start            time.Time
-	trace            *httptrace.ClientTrace // nil for the typed methods, as in net
-	mptcp            bool
+	trace            *httptrace.ClientTrace                       // nil for the typed methods, as in net
 	wrap             func(dl *dial, ra net.Addr, err error) error // an attempt's error as returned
 
 	loop     *reactor.Loop
-	racers   [2]racer // primary, fallback (Happy Eyeballs)
-	nracers  int
-	fbDelay  time.Duration
+	primary  racer
+	fallback *racer // Happy Eyeballs' other family; nil if none
 	fbTimer  *reactor.Timer
-	fbStart  bool
-	attempts int
-
-	onLoop   bool
-	abortErr error       // set when the dial is canceled as a whole
-	stopCtx  func() bool // context.AfterFunc's stop
-	finished bool
+	abortErr error         // set when the dial is canceled as a whole
+	stopCtx  func() bool   // context.AfterFunc's stop
 	wait     chan struct{} // closed at finish, for a blocking dial on the loop
-	// selfCheck: the caller checks for a self-connect after newConn, so
-	// the reactor need not; retrySpurious: the winning request asked for
-	// net's spurious-failure retries.
-	selfCheck     bool
-	retrySpurious bool
-	async         *AsyncDial // nil for a blocking dial
-	release       func()     // ends the Cancel-channel bridge of an async dial
+	async    *AsyncDial    // nil for a blocking dial
+	release  func()        // ends the Cancel-channel bridge of an async dial
 
-	// The result: a connected fd (not yet a net.Conn), a conn made by net
-	// (raw IP), or an error.
+	// The result: a connected fd (not yet a net.Conn) of the winner's
+	// family and type, a conn made by net (raw IP), or an error.
+	winner *racer
 	conn   net.Conn
-	fd     int
-	family int
-	sotype int
 	err    error
+	fd     int32
+
+	attempts int32
+	mptcp    bool
+	fbStart  bool
+	onLoop   bool
+	finished bool
+	// selfCheck: the caller checks for a self-connect after newConn, so
+	// the reactor need not.
+	selfCheck bool
 }
 
 // racer dials a list of addresses one after the other (net's dialSerial).
 type racer struct {
 	dl       *dial
-	primary  bool
 	addrs    addrList
-	next     int
 	ra       net.Addr // address being dialed
-	family   int
-	sotype   int
-	mptcp    bool
 	op       *reactor.Op
 	req      reactor.ConnectRequest
-	ctrlErr  error
 	firstErr error
-	done     bool
 	err      error
 	doneFn   func(fd int, err error)
+	next     int32
+	family   int32
+	sotype   int32
+	primary  bool
+	mptcp    bool
+	done     bool
 	lost     bool // finish canceled the connect and reported it; ignore its done
 }
 
@@ -201,6 +197,22 @@ type racer struct {
 // naming the Dialer's LocalAddr and the address tried (net's dialSingle).
 func wrapAttempt(dl *dial, ra net.Addr, err error) error {
 	return opError(dl.network, dl.laddr, ra, err)
+}
+
+// nracers returns the number of racers: 2 with a Happy Eyeballs fallback.
+func (dl *dial) nracers() int {
+	if dl.fallback != nil {
+		return 2
+	}
+	return 1
+}
+
+// racer returns racer i: 0 is the primary, 1 the fallback.
+func (dl *dial) racer(i int) *racer {
+	if i == 0 {
+		return &dl.primary
+	}
+	return dl.fallback
 }
 
 // setup picks a loop and splits the addresses between the racers.
@@ -224,15 +236,12 @@ func (dl *dial) split(addrs addrList) {
 	if dl.d.dualStack() && dl.network == "tcp" {
 		primaries, fallbacks = addrs.partition(isIPv4)
 	}
-	dl.racers[0] = racer{dl: dl, primary: true, addrs: primaries}
-	dl.nracers = 1
+	dl.primary = racer{dl: dl, primary: true, addrs: primaries}
 	if len(fallbacks) > 0 {
-		dl.racers[1] = racer{dl: dl, addrs: fallbacks}
-		dl.nracers = 2
-		dl.fbDelay = dl.d.fallbackDelay()
+		dl.fallback = &racer{dl: dl, addrs: fallbacks}
 	}
-	for i := range dl.nracers {
-		r := &dl.racers[i]
+	for i := range dl.nracers() {
+		r := dl.racer(i)
 		r.doneFn = r.onDone
 		r.mptcp = dl.mptcp && mptcpAvailable()
 	}
@@ -242,19 +251,19 @@ func (dl *dial) split(addrs addrList) {
 // connect completes inside its system call, then on the loop while the
 // caller waits.
 func (dl *dial) runSync() (net.Conn, error) {
-	dl.racers[0].step()
+	dl.primary.step()
 	if !dl.finished {
 		dl.wait = make(chan struct{})
 		if err := dl.loop.Post(dl.handoff); err != nil {
 			// The reactor closed under us: nothing will watch the
 			// pending connect. Close it and fail as Close would have.
-			for i := range dl.nracers {
-				if r := &dl.racers[i]; r.op != nil {
+			for i := range dl.nracers() {
+				if r := dl.racer(i); r.op != nil {
 					r.op.Abort()
 					r.op = nil
 				}
 			}
-			return nil, opError(dl.network, dl.laddr, dl.racers[0].ra, reactor.ErrClosed)
+			return nil, opError(dl.network, dl.laddr, dl.primary.ra, reactor.ErrClosed)
 		}
 		// From here on the dial belongs to the loop, which may finish it
 		// at any moment: dl is not touched again until wait is closed.
@@ -266,7 +275,7 @@ func (dl *dial) runSync() (net.Conn, error) {
 	if dl.conn != nil {
 		return dl.conn, nil
 	}
-	c, err := newConn(dl.fd, dl.family, dl.sotype, dl.d.KeepAlive, dl.d.KeepAliveConfig)
+	c, err := newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
 	if err != nil {
 		return nil, dl.wrap(dl, dl.winnerAddr(), err)
 	}
@@ -285,8 +294,8 @@ func (dl *dial) handoff() {
 			_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
 		})
 	}
-	for i := range dl.nracers {
-		if r := &dl.racers[i]; r.op != nil {
+	for i := range dl.nracers() {
+		if r := dl.racer(i); r.op != nil {
 			r.op.Watch(r.doneFn)
 		}
 	}
@@ -295,8 +304,8 @@ func (dl *dial) handoff() {
 
 // armFallback times the fallback racer's head start on the loop. Loop only.
 func (dl *dial) armFallback() {
-	if dl.nracers == 2 && !dl.fbStart && !dl.finished && dl.fbTimer == nil {
-		wait := dl.fbDelay - time.Since(dl.start)
+	if dl.fallback != nil && !dl.fbStart && !dl.finished && dl.fbTimer == nil {
+		wait := dl.d.fallbackDelay() - time.Since(dl.start)
 		dl.fbTimer = dl.loop.AfterFunc(max(wait, 0), dl.startFallback)
 	}
 }
@@ -311,7 +320,7 @@ func (dl *dial) startFallback() {
 	if dl.fbTimer != nil {
 		dl.fbTimer.Stop()
 	}
-	dl.racers[1].step()
+	dl.fallback.step()
 }
 
 // ctxErr returns the error a new attempt must not start under.
@@ -338,16 +347,16 @@ func (dl *dial) abort(err error) {
 	if dl.fbTimer != nil && !dl.fbStart {
 		dl.fbTimer.Stop()
 	}
-	for i := range dl.nracers {
-		if r := &dl.racers[i]; r.op != nil {
+	for i := range dl.nracers() {
+		if r := dl.racer(i); r.op != nil {
 			r.op.CancelOnLoop(err)
 		}
 	}
-	if dl.nracers == 2 && !dl.fbStart {
+	if dl.fallback != nil && !dl.fbStart {
 		// As net: the fallback starts at once when the primary fails, sees
 		// the context done, and fails; the primary's error is returned.
 		dl.fbStart = true
-		dl.racers[1].step()
+		dl.fallback.step()
 	}
 }
 
@@ -355,7 +364,7 @@ func (dl *dial) abort(err error) {
 // progress or the list is done (net's dialSerial).
 func (r *racer) step() {
 	dl := r.dl
-	for r.next < len(r.addrs) && !dl.finished {
+	for int(r.next) < len(r.addrs) && !dl.finished {
 		i := r.next
 		ra := r.addrs[i]
 		r.next++
@@ -367,7 +376,7 @@ func (r *racer) step() {
 		}
 		attemptDeadline := dl.deadline
 		if !dl.deadline.IsZero() {
-			pd, err := partialDeadline(time.Now(), dl.deadline, len(r.addrs)-i)
+			pd, err := partialDeadline(time.Now(), dl.deadline, len(r.addrs)-int(i))
 			if err != nil {
 				if r.firstErr == nil {
 					r.firstErr = dl.wrap(dl, ra, err)
@@ -476,7 +485,7 @@ func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 	if tcp && r.mptcp {
 		proto = ipprotoMPTCP
 	}
-	r.family, r.sotype = family, sotype
+	r.family, r.sotype = int32(family), int32(sotype)
 	r.req = reactor.ConnectRequest{
 		Family: family, Type: sotype, Protocol: proto,
 		Remote: rsa, Local: lsa, Deadline: deadline,
@@ -490,6 +499,10 @@ func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 	ctrlAddr := ctrlAddress(laddr, raddr)
 	rawNet := afnet
 	d := dl.d
+	if d.ControlContext == nil && d.Control == nil && !needsDefaultSockopts(family, sotype) {
+		// Nothing to do between socket(2) and connect(2): no closure.
+		return nil
+	}
 	r.req.Control = func(fd int) error {
 		if err := setDefaultSockopts(fd, family, sotype, ipv6only); err != nil {
 			return err
@@ -511,6 +524,13 @@ func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 		return d.Control(ctrlNet, ctrlAddr, c)
 	}
 	return nil
+}
+
+// needsDefaultSockopts reports whether setDefaultSockopts may set anything
+// on a socket of family and sotype (a superset of its conditions).
+func needsDefaultSockopts(family, sotype int) bool {
+	return runtime.GOOS == "dragonfly" || family == unix.AF_INET6 ||
+		(sotype == unix.SOCK_DGRAM || sotype == unix.SOCK_RAW) && family != unix.AF_UNIX
 }
 
 func localPort(a net.Addr) int {
@@ -593,21 +613,21 @@ func (r *racer) fail(err error) {
 	if dl.finished {
 		return
 	}
-	if r.primary && dl.nracers == 2 && !dl.fbStart {
+	if r.primary && dl.fallback != nil && !dl.fbStart {
 		if dl.onLoop {
 			dl.startFallback()
 		} else {
 			dl.fbStart = true
-			dl.racers[1].step()
+			dl.fallback.step()
 		}
 		return
 	}
-	for i := range dl.nracers {
-		if !dl.racers[i].done {
+	for i := range dl.nracers() {
+		if !dl.racer(i).done {
 			return // the other racer is still going
 		}
 	}
-	dl.finish(nil, -1, dl.racers[0].err)
+	dl.finish(nil, -1, dl.primary.err)
 }
 
 // finish records the dial's result and stops everything else.
@@ -616,8 +636,8 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 	if dl.fbTimer != nil {
 		dl.fbTimer.Stop()
 	}
-	for i := range dl.nracers {
-		if r := &dl.racers[i]; r.op != nil && r != winner {
+	for i := range dl.nracers() {
+		if r := dl.racer(i); r.op != nil && r != winner {
 			// As net cancels the loser's context. The reactor calls its
 			// done later, after the outcome has been emitted: report the
 			// attempt now, so that every attempt signal comes before the
@@ -639,12 +659,7 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 		fd = -1
 		err = dl.wrap(dl, winner.ra, mapErr(dl.ctx.Err()))
 	}
-	dl.fd, dl.err = fd, err
-	if winner != nil {
-		dl.family, dl.sotype = winner.family, winner.sotype
-		dl.retrySpurious = winner.req.RetrySpurious
-		dl.fd = fd
-	}
+	dl.fd, dl.err, dl.winner = int32(fd), err, winner
 	if dl.wait != nil {
 		close(dl.wait)
 	}
@@ -654,8 +669,8 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 }
 
 func (dl *dial) winnerAddr() net.Addr {
-	for i := range dl.nracers {
-		if r := &dl.racers[i]; r.done && r.err == nil {
+	for i := range dl.nracers() {
+		if r := dl.racer(i); r.done && r.err == nil {
 			return r.ra
 		}
 	}
@@ -742,10 +757,8 @@ func (d *Dialer) dialTyped(ctx context.Context, network string, laddr, raddr net
 	if err := dl.setup(addrList{ra}); err != nil {
 		return nil, err
 	}
-	dl.racers[0].addrs = addrList{ra}
-	dl.nracers = 1
 	c, err := dl.runSync()
-	d.report(emitter{}, network, dl.address, start, dl.attempts, c, err)
+	d.report(emitter{}, network, dl.address, start, int(dl.attempts), c, err)
 	return c, err
 }
 
