@@ -146,6 +146,20 @@ func (l *Loop) call(f func()) {
 	f()
 }
 
+// ReportPanic hands a panic recovered from code that ran on the loop to the
+// reactor's panic handler (WithPanicHandler), or to the default one. It
+// makes Loop a signals.PanicReporter, as signals.Loop is one: a slot queued
+// to the loop that panics, on a signal without a handler of its own, is
+// reported here like any other panic on the loop, not by package signals'
+// default handler.
+func (l *Loop) ReportPanic(recovered any, stack []byte) {
+	h := l.onPanic
+	if h == nil {
+		h = defaultPanicHandler
+	}
+	h(recovered, stack)
+}
+
 // stop refuses further posts and asks the loop goroutine to finish.
 func (l *Loop) stop() {
 	l.mu.Lock()
