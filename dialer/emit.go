@@ -1,7 +1,10 @@
 package dialer
 
 import (
+	"fmt"
 	"net"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/sigdial/sigdial/signals"
@@ -14,12 +17,37 @@ type emitter struct {
 	loop signals.Executor // nil: not on a loop
 }
 
+// emitTo emits v on s from e.
+//
+// On a loop, the panic of a direct slot is reported and the dial goes on.
+// Package signals lets the panic of a direct slot on a signal without a
+// panic handler propagate to the emitter (the slots after it on that signal
+// are not called). On a loop the emitter is the dial's state machine, and
+// the panic would skip the rest of it: the Finished signal, the Dialer's
+// signals, Done, the next attempt, and for a blocking dial the wake-up of
+// its caller, which would then wait forever. So it is recovered here and
+// reported, once, to the loop's panic handler (reactor.WithPanicHandler),
+// which is where the loop would have reported it.
 func emitTo[T any](e emitter, s *signals.Signal[T], v T) {
-	if e.loop != nil {
-		s.EmitOn(e.loop, v)
-	} else {
-		s.Emit(v)
+	if e.loop == nil {
+		s.Emit(v) // the caller's goroutine: a panic is the caller's
+		return
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			reportPanic(e.loop, r, debug.Stack())
+		}
+	}()
+	s.EmitOn(e.loop, v)
+}
+
+// reportPanic reports a slot's panic recovered on executor ex.
+func reportPanic(ex signals.Executor, recovered any, stack []byte) {
+	if r, ok := ex.(signals.PanicReporter); ok {
+		r.ReportPanic(recovered, stack)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "sigdial/dialer: panic in a slot: %v\n%s", recovered, stack)
 }
 
 // report emits a dial's outcome, then Finished, on the Dialer's Signals.

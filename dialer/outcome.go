@@ -152,6 +152,16 @@ type Attempt struct {
 // without an executor runs on the goroutine that emits (a reactor loop for
 // asynchronous dials and for attempts that completed there, the dialing
 // goroutine otherwise); a slot connected with an executor runs there.
+//
+// A slot that panics never cuts a dial short. Queued slots are recovered
+// by package signals (reported to the signal's handler, or the executor's:
+// a signals.Loop's or the reactor's). A direct slot with no handler on its
+// signal panics through the emission; when a loop emits, sigdial recovers
+// it, reports it to the reactor's panic handler and goes on, so the dial
+// still emits Finished and finishes. On a blocking dial's own goroutine the
+// panic propagates to the caller of Dial, as a panic in a callback does. A
+// Connected slot that panics has received the conn and owns it: the drop
+// hook does not close it.
 type Signals struct {
 	Connected   signals.Signal[*Connected]
 	Refused     signals.Signal[*DialError]
