@@ -32,8 +32,9 @@ import (
 // (typically only one slot uses it and the others only look at addresses).
 // If no slot takes it — no slot is connected, the only slots were
 // disconnected while their call was queued, their executor closed, a
-// SingleShot slot already fired — sigdial closes it: the dial's Connected
-// signal has a drop hook that does so, which must not be replaced. The
+// SingleShot slot already fired — sigdial closes it: when the dial connects, its
+// Connected signal gets a drop hook that does so (SetDropHook on it would
+// replace that hook; don't). The
 // Dialer-wide Connected signal only observes the Conn.
 //
 // An AsyncDial is used once: a second Start returns an error.
@@ -62,11 +63,6 @@ var ErrStarted = errors.New("sigdial/dialer: dial already started")
 func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
 	x := &AsyncDial{d: d}
 	x.state.init(network, address)
-	x.Connected.SetDropHook(func(c *Connected) {
-		if c.Conn != nil {
-			c.Conn.Close()
-		}
-	})
 	return x
 }
 
@@ -136,6 +132,21 @@ func (x *AsyncDial) Cancel() {
 	}
 	// Otherwise Start has not published its loop yet; it checks canceled
 	// after publishing it.
+}
+
+// closeUnclaimed is the drop hook of a dial's Connected signal: it closes
+// a conn that no slot received.
+func closeUnclaimed(c *Connected) {
+	if c.Conn != nil {
+		c.Conn.Close()
+	}
+}
+
+// armDropHook installs closeUnclaimed on the dial's Connected signal.
+// It is done when the dial connects, not when it is made, so that a
+// pending dial does not carry a copy of the signal's state for it.
+func (x *AsyncDial) armDropHook() {
+	x.Connected.SetDropHook(closeUnclaimed)
 }
 
 // finishDial records the outcome and closes done. Called once.

@@ -40,6 +40,9 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		defer cancel()
 		start := time.Now()
 		c, err := x.d.netDialer().DialContext(ctx, x.state.netw, x.state.addr)
+		if c != nil {
+			x.armDropHook()
+		}
 		emitOutcome(emitter{}, &x.Signals, x.state.netw, x.state.addr, time.Since(start), 1, c, err)
 		x.d.report(emitter{}, x.state.netw, x.state.addr, start, 1, c, err)
 		x.finishDial(err)

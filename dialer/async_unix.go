@@ -183,6 +183,9 @@ func (x *AsyncDial) complete(dl *dial) {
 	}
 	e := emitter{loop: dl.loop}
 	elapsed := time.Since(dl.start)
+	if c != nil {
+		x.armDropHook()
+	}
 	emitOutcome(e, &x.Signals, dl.network, dl.address, elapsed, int(dl.attempts), c, err)
 	dl.d.report(e, dl.network, dl.address, dl.start, int(dl.attempts), c, err)
 	x.finishDial(err)
