@@ -32,10 +32,10 @@ import (
 // (typically only one slot uses it and the others only look at addresses).
 // If no slot takes it — no slot is connected, the only slots were
 // disconnected while their call was queued, their executor closed, a
-// SingleShot slot already fired — sigdial closes it: when the dial connects, its
-// Connected signal gets a drop hook that does so (SetDropHook on it would
-// replace that hook; don't). The
-// Dialer-wide Connected signal only observes the Conn.
+// SingleShot slot already fired — sigdial closes it: when the dial
+// connects, its Connected signal gets a drop hook that does so
+// (SetDropHook on it would replace that hook; don't). The Dialer-wide
+// Connected signal only observes the Conn.
 //
 // An AsyncDial is used once: a second Start returns an error.
 type AsyncDial struct {
