@@ -64,6 +64,101 @@
 // connect the kernel finished inside connect(2) — loopback, usually —
 // returns without touching a loop.
 //
+// # Errors of connect(2)
+//
+// Each errno that connect(2), and the socket(2) and bind(2) calls before
+// it, can fail with lands on one outcome signal, and the blocking API
+// returns it as net.Dialer does, naming the system call that failed:
+// "dial tcp 127.0.0.1:80: connect: connection refused", "dial tcp
+// 127.0.0.1:1->127.0.0.1:80: bind: address already in use", "socket:
+// too many open files", or "getsockopt" when reading SO_ERROR itself
+// failed. The table has the errnos of connect(2) in POSIX, Linux and glibc,
+// plus EMFILE, ENFILE and ENOBUFS, with the way the package's tests make a
+// dial meet each one; every row has a test, made for real wherever the
+// kernel can be driven to the errno, and compared with net.Dialer's error
+// for the same setup. "Seam" marks errnos that come through the reactor's
+// system call hooks, because the kernel cannot be made to return them to
+// the dialer on demand; for EALREADY and EISCONN the hook also gets the
+// kernel's own answer, by calling connect(2) a second or third time.
+//
+//	errno          outcome      how the tests produce it
+//	EACCES         Failed       a "prohibit" route (IPv4, IPv6); ICMPv6 administratively prohibited
+//	EPERM          Failed       a cgroup BPF connect program that refuses the port (a local firewall)
+//	EADDRINUSE     Failed       bind: LocalAddr is a port in use, or port 0 with no ephemeral port left
+//	EADDRNOTAVAIL  Failed       no ephemeral port left for the destination; bind: LocalAddr not local
+//	EAFNOSUPPORT   Failed       Control puts an IPv4 socket in place of a tcp6 dial's
+//	EAGAIN         Failed       a unix stream listener with a full backlog
+//	EALREADY       waits        seam: connect(2) again on a socket whose SYN is unanswered; injected
+//	EBADF          Failed       Control puts an O_PATH descriptor in place of the socket
+//	ECONNREFUSED   Refused      a port bound but not listening (RST); ICMP port unreachable
+//	EINPROGRESS    waits        every connect that does not finish inside the call
+//	EINTR          waits        seam: connect(2) interrupted, the connect goes on
+//	EISCONN        Connected    seam: connect(2) again on a connected socket; from SO_ERROR, injected
+//	ENETUNREACH    Unreachable  no route; ICMP network unreachable, answered late
+//	EHOSTUNREACH   Unreachable  an "unreachable" route; ICMP host unreachable, answered late
+//	ENOTSOCK       Failed       Control puts /dev/null in place of the socket
+//	ETIMEDOUT      TimedOut     a SYN dropped silently, TCP_USER_TIMEOUT or TCP_SYNCNT, no deadline
+//	EMFILE         Failed       RLIMIT_NOFILE reached (in a child process)
+//	ENFILE         Failed       seam (socket)
+//	ENOBUFS        Failed       seam (socket, connect, SO_ERROR)
+//
+// "Waits" means the connect is in progress: the dial waits for it and ends
+// in whatever outcome the connect reaches, as net's does. EINTR is not
+// answered with a second connect(2): POSIX says the connect goes on
+// asynchronously. Any errno not in the table is Failed. Notes:
+//
+//   - ETIMEDOUT is the kernel giving up on a SYN with no answer: "connect:
+//     connection timed out", errors.Is(err, syscall.ETIMEDOUT), Timeout
+//     true. A deadline (Timeout, Deadline, the context's) instead gives
+//     "i/o timeout"; both are TimedOut.
+//   - EAGAIN is Failed even though the error's Timeout method reports true,
+//     as it does for net.Dialer's (syscall.Errno counts EAGAIN as a
+//     timeout): connect(2) returns it at once; nothing timed out.
+//   - An ICMP destination unreachable is a soft error in the seeds' BSD
+//     sense, but Linux ends a connect in SYN_SENT as soon as one arrives,
+//     unless it arrives while connect(2) still holds the socket (a reject
+//     on the local link): then the error is only recorded, and the answer
+//     to the SYN retransmitted a second later ends the connect. Either way
+//     the outcome follows the errno: Unreachable, Failed for EACCES,
+//     Refused for port unreachable.
+//   - With exactly one descriptor free below RLIMIT_NOFILE, net.Dialer
+//     connects, while this package fails with "fcntl: too many open
+//     files" (EMFILE, Failed): handing the socket to net.FileConn needs a
+//     second descriptor for a moment.
+//
+// # Guarding destinations (SSRF)
+//
+// A service that dials addresses it was handed (webhooks, URL previews,
+// proxies) must not be steered to its own loopback, the cloud metadata
+// address or its private network. Check the destination in Control (or
+// ControlContext), not before dialing: Control runs for every address
+// actually tried, after name resolution and Happy Eyeballs have chosen it,
+// with that address as "ip:port", and before connect(2). A name that
+// resolves (or re-resolves: DNS rebinding) to a forbidden address is
+// caught, the socket is closed unconnected, and no SYN is sent. The dial
+// fails with a *net.OpError around the guard's error (errors.Is finds it)
+// on the Failed signal. The function works unchanged as net.Dialer's
+// Control:
+//
+//	func denyLoopback(network, address string, _ syscall.RawConn) error {
+//		host, _, err := net.SplitHostPort(address)
+//		if err != nil {
+//			return fmt.Errorf("%w: %q", errDenied, address) // fail closed
+//		}
+//		ip, err := netip.ParseAddr(host)
+//		if err != nil || ip.Unmap().IsLoopback() {
+//			return fmt.Errorf("%w: %s", errDenied, host)
+//		}
+//		return nil
+//	}
+//
+//	d := &dialer.Dialer{Control: denyLoopback} // or &net.Dialer{Control: denyLoopback}
+//
+// Unmap catches IPv4-mapped forms such as ::ffff:127.0.0.1. Extend the
+// test to every range the service must not reach (ip.IsPrivate,
+// ip.IsLinkLocalUnicast for 169.254.169.254, ip.IsUnspecified, ...).
+// Unix networks reach Control with a path, which this guard refuses.
+//
 // # Where it differs
 //
 // Deliberately:
