@@ -31,7 +31,7 @@ type conn[T any] struct {
 	key     any
 	hasKey  bool
 
-	stop func() bool // stops the WithContext callback; guarded by sig.mu
+	stop func() bool // stops the WithContext callback; guarded by sig.mu()
 
 	waiters *sync.Pool // of *waiter[T], for BlockingQueuedConnection only
 

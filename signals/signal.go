@@ -3,6 +3,7 @@ package signals
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -29,11 +30,28 @@ type Signal[T any] struct {
 	_ noCopy
 
 	// state is the immutable snapshot emissions read. It is replaced, never
-	// changed, and only while mu is held.
+	// changed, and only while the signal's writer lock (s.mu()) is held.
+	//
+	// That lock is not a field: a Signal is one pointer, because programs
+	// embed many of them (an asynchronous dial carries nine), and writers
+	// (Connect, Disconnect, the setters) are rare next to emissions. The
+	// lock is one of a fixed set, picked by the signal's address; it also
+	// guards conn.stop. Unique keys are found by scanning the snapshot.
 	state atomic.Pointer[sigState[T]]
+}
 
-	mu   sync.Mutex       // serialises writers of state; guards keys and conn.stop
-	keys map[any]*conn[T] // Unique keys in use; guarded by mu
+// writerLocks serialise the writers of signals' snapshots. Two signals may
+// share one; no code holds one while taking another.
+var writerLocks [64]struct {
+	sync.Mutex
+	_ [56]byte // one lock per cache line
+}
+
+var writerSeed = maphash.MakeSeed()
+
+// mu returns the lock that serialises writers of s's snapshot.
+func (s *Signal[T]) mu() *sync.Mutex {
+	return &writerLocks[maphash.Comparable(writerSeed, s)%uint64(len(writerLocks))].Mutex
 }
 
 // sigState is one immutable snapshot of a signal's configuration.
@@ -48,7 +66,7 @@ type sigState[T any] struct {
 	fast bool
 }
 
-// update replaces the snapshot with a copy changed by f. mu must be held.
+// update replaces the snapshot with a copy changed by f. s.mu() must be held.
 func (s *Signal[T]) update(f func(*sigState[T])) {
 	var next sigState[T]
 	if cur := s.state.Load(); cur != nil {
@@ -119,16 +137,17 @@ func (s *Signal[T]) connect(slot func(T), try func(T) bool, opts []ConnectOption
 	}
 	c.state.Store(stLive)
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	mu := s.mu()
+	mu.Lock()
+	defer mu.Unlock()
 	if c.hasKey {
-		if _, dup := s.keys[c.key]; dup {
-			return Connection{}, fmt.Errorf("%w: key %v", ErrDuplicate, c.key)
+		if st := s.state.Load(); st != nil {
+			for _, x := range st.conns {
+				if x.hasKey && x.key == c.key {
+					return Connection{}, fmt.Errorf("%w: key %v", ErrDuplicate, c.key)
+				}
+			}
 		}
-		if s.keys == nil {
-			s.keys = make(map[any]*conn[T])
-		}
-		s.keys[c.key] = c
 	}
 	if cfg.ctx != nil {
 		// The callback runs on its own goroutine and waits for mu.
@@ -144,11 +163,9 @@ func (s *Signal[T]) connect(slot func(T), try func(T) bool, opts []ConnectOption
 
 // remove takes c out of the connection list and frees its key.
 func (s *Signal[T]) remove(c *conn[T]) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.hasKey && s.keys[c.key] == c {
-		delete(s.keys, c.key)
-	}
+	mu := s.mu()
+	mu.Lock()
+	defer mu.Unlock()
 	if c.stop != nil {
 		c.stop()
 		c.stop = nil
@@ -182,8 +199,9 @@ func (s *Signal[T]) remove(c *conn[T]) {
 // Values emitted while the signal is blocked are lost, not buffered: no slot
 // sees them, and they go to the drop hook.
 func (s *Signal[T]) SetBlocked(blocked bool) (previous bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	mu := s.mu()
+	mu.Lock()
+	defer mu.Unlock()
 	if st := s.state.Load(); st != nil {
 		previous = st.blocked
 	}
@@ -213,8 +231,9 @@ func (s *Signal[T]) Blocked() bool {
 // safe for that and should not block. It exists so that a value that owns a
 // resource (a net.Conn) is released when nobody took it.
 func (s *Signal[T]) SetDropHook(hook func(v T)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	mu := s.mu()
+	mu.Lock()
+	defer mu.Unlock()
 	s.update(func(st *sigState[T]) { st.drop = hook })
 }
 
@@ -233,8 +252,9 @@ func (s *Signal[T]) SetDropHook(hook func(v T)) {
 // handler, a direct slot's panic is recovered, reported, and the emission
 // goes on with the next slot.
 func (s *Signal[T]) SetPanicHandler(h func(recovered any, stack []byte)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	mu := s.mu()
+	mu.Lock()
+	defer mu.Unlock()
 	s.update(func(st *sigState[T]) { st.onPanic = h })
 }
 
