@@ -79,8 +79,9 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 			// here, the only place left to report from.
 			dl.release()
 			err := opError(network, nil, nil, perr)
-			emitOutcome(emitter{}, &x.Signals, network, address, time.Since(start), 0, nil, err)
-			d.report(emitter{}, network, address, start, 0, nil, err)
+			e := emitter{detached: true}
+			emitOutcome(e, &x.Signals, network, address, time.Since(start), 0, nil, err)
+			d.report(e, network, address, start, 0, nil, err)
 			x.finishDial(err)
 		}
 	}()

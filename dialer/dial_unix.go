@@ -76,7 +76,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		}
 		c.Close()
 	}
-	d.report(emitter{}, network, address, start, int(dl.attempts), c, err)
+	d.reportReturn(network, address, start, int(dl.attempts), c, err)
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
@@ -758,7 +758,7 @@ func (d *Dialer) dialTyped(ctx context.Context, network string, laddr, raddr net
 		return nil, err
 	}
 	c, err := dl.runSync()
-	d.report(emitter{}, network, dl.address, start, int(dl.attempts), c, err)
+	d.reportReturn(network, dl.address, start, int(dl.attempts), c, err)
 	return c, err
 }
 

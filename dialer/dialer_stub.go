@@ -30,7 +30,7 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	start := time.Now()
 	c, err := d.netDialer().DialContext(ctx, network, address)
-	d.report(emitter{}, network, address, start, 1, c, err)
+	d.reportReturn(network, address, start, 1, c, err)
 	return c, err
 }
 

@@ -15,6 +15,10 @@ import (
 // identity.
 type emitter struct {
 	loop signals.Executor // nil: not on a loop
+	// detached: a goroutine of sigdial's own with no caller to take a
+	// panic (the resolver goroutine of an asynchronous dial); panics are
+	// reported, as on a loop.
+	detached bool
 }
 
 // emitTo emits v on s from e.
@@ -29,7 +33,7 @@ type emitter struct {
 // reported, once, to the loop's panic handler (reactor.WithPanicHandler),
 // which is where the loop would have reported it.
 func emitTo[T any](e emitter, s *signals.Signal[T], v T) {
-	if e.loop == nil {
+	if e.loop == nil && !e.detached {
 		s.Emit(v) // the caller's goroutine: a panic is the caller's
 		return
 	}
@@ -48,6 +52,24 @@ func reportPanic(ex signals.Executor, recovered any, stack []byte) {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "sigdial/dialer: panic in a slot: %v\n%s", recovered, stack)
+}
+
+// reportReturn is report for a blocking dial about to return c to its
+// caller: if a slot's panic propagates out of the emission (a direct slot
+// on a signal without a panic handler runs on the caller's goroutine), c
+// never reaches the caller, so it is closed on the way out.
+func (d *Dialer) reportReturn(network, address string, start time.Time, attempts int, c net.Conn, err error) {
+	if d.Signals == nil {
+		return
+	}
+	returned := false
+	defer func() {
+		if !returned && c != nil {
+			c.Close()
+		}
+	}()
+	d.report(emitter{}, network, address, start, attempts, c, err)
+	returned = true
 }
 
 // report emits a dial's outcome, then Finished, on the Dialer's Signals.

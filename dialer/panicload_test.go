@@ -443,12 +443,9 @@ func (p *panicLog) wait(want int64, d time.Duration) bool {
 // dial. The panic reaches the caller, as a callback's does; the conn it
 // never received must still be closed.
 //
-// Known bug, skipped until fixed: DialContext (dial_unix.go, the
-// d.report call after the dial loop) and dialTyped lose the conn, one fd
-// per panic. A fix: close c in a deferred function when report does not
-// return.
+// DialContext and dialTyped close the conn when report does not return
+// (reportReturn).
 func TestPanickingDialerWideSlotBlockingDial(t *testing.T) {
-	t.Skip("known bug: DialContext leaks the conn when a Dialer-wide Connected slot panics on the caller's goroutine")
 	faults.CheckFDs(t)
 	addr, _ := soakListener(t)
 	r, err := reactor.New(reactor.WithLoops(1))
