@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigdial/sigdial/dialer"
 	"github.com/sigdial/sigdial/reactor"
+	"github.com/sigdial/sigdial/signals"
 )
 
 // A contextDialer is what http.Transport, grpc and friends call.
@@ -121,10 +122,17 @@ func benchAsync(b *testing.B, addr netip.AddrPort, c int) {
 	n := int64(b.N)
 	var issued, completed, errs atomic.Int64
 	done := make(chan struct{})
-	var start func()
+	var start func(ctx context.Context)
 	onConn := func(cd *dialer.Connected) {
 		cd.Conn.(*net.TCPConn).SetLinger(0)
 		cd.Conn.Close()
+	}
+	// A Finished slot runs on its dial's loop; it starts the next dial
+	// there (signals.WithExecutor), as an application chaining dials from
+	// a slot would, so no dial is handed across threads.
+	loopCtx := make([]context.Context, r.Len())
+	for i := range loopCtx {
+		loopCtx[i] = signals.WithExecutor(context.Background(), r.Loop(i))
 	}
 	onFinished := func(f *dialer.Finished) {
 		if f.Err != nil {
@@ -133,10 +141,9 @@ func benchAsync(b *testing.B, addr netip.AddrPort, c int) {
 		if completed.Add(1) == n {
 			close(done)
 		}
-		start()
+		start(loopCtx[f.Dial.Loop().Index()])
 	}
-	ctx := context.Background()
-	start = func() {
+	start = func(ctx context.Context) {
 		if issued.Add(1) > n {
 			return
 		}
@@ -152,8 +159,8 @@ func benchAsync(b *testing.B, addr netip.AddrPort, c int) {
 	}
 	b.ResetTimer()
 	cpu0, t0 := cpuTime(), time.Now()
-	for range min(c, b.N) {
-		start()
+	for i := range min(c, b.N) {
+		start(loopCtx[i%len(loopCtx)])
 	}
 	select {
 	case <-done:

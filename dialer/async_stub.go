@@ -43,8 +43,8 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		if c != nil {
 			x.armDropHook()
 		}
-		emitOutcome(emitter{detached: true}, &x.Signals, x.state.netw, x.state.addr, time.Since(start), 1, c, err)
-		x.d.report(emitter{detached: true}, x.state.netw, x.state.addr, start, 1, c, err)
+		emitOutcome(emitter{detached: true}, &x.Signals, x, x.state.netw, x.state.addr, time.Since(start), 1, c, err)
+		x.d.report(emitter{detached: true}, x, x.state.netw, x.state.addr, start, 1, c, err)
 		x.finishDial(err)
 	}()
 	return nil

@@ -10,11 +10,17 @@ import (
 	"time"
 
 	"github.com/sigdial/sigdial/reactor"
+	"github.com/sigdial/sigdial/signals"
 )
 
 // Start starts the dial and returns at once. ctx bounds it as it bounds
 // DialContext (with the Dialer's Timeout and Deadline); once connected, the
 // context no longer matters.
+//
+// The dial runs on one of the reactor's loops, taken in turn, unless ctx
+// names one with signals.WithExecutor: code running on a loop (a slot of
+// an earlier dial, say) can keep the new dial on that loop, which saves
+// waking another thread to hand it over.
 //
 // Start returns an error, and emits nothing, only when the dial cannot be
 // started: a second Start (ErrStarted), or no usable reactor (the
@@ -43,7 +49,7 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		d: d, network: network, address: address,
 		laddr: d.LocalAddr, deadline: d.deadline(ctx, start), start: start,
 		trace: httptrace.ContextClientTrace(ctx), mptcp: d.MultipathTCP(),
-		wrap: wrapAttempt, async: x, loop: r.Next(),
+		wrap: wrapAttempt, async: x, loop: pickLoop(ctx, r),
 	}
 	ctx, dl.release = d.cancelCtx(ctx)
 	dl.ctx = ctx
@@ -80,8 +86,8 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 			dl.release()
 			err := opError(network, nil, nil, perr)
 			e := emitter{detached: true}
-			emitOutcome(e, &x.Signals, network, address, time.Since(start), 0, nil, err)
-			d.report(e, network, address, start, 0, nil, err)
+			emitOutcome(e, &x.Signals, x, network, address, time.Since(start), 0, nil, err)
+			d.report(e, x, network, address, start, 0, nil, err)
 			x.finishDial(err)
 		}
 	}()
@@ -121,6 +127,17 @@ func (x *AsyncDial) begin() {
 	addrs, err := dl.primary.addrs, dl.err
 	dl.primary.addrs, dl.err = nil, nil
 	dl.begin(addrs, err)
+}
+
+// pickLoop returns the loop a dial runs on: the loop ctx declares with
+// signals.WithExecutor, if it is one of r's, else the next one in turn. A
+// slot that starts a dial from the loop it runs on can so keep the dial
+// there, and hand it over without waking another thread.
+func pickLoop(ctx context.Context, r *reactor.Reactor) *reactor.Loop {
+	if l, ok := signals.ExecutorFrom(ctx).(*reactor.Loop); ok && l != nil && l.Reactor() == r {
+		return l
+	}
+	return r.Next()
 }
 
 // needsResolver reports whether resolving address for network may ask the
@@ -187,7 +204,7 @@ func (x *AsyncDial) complete(dl *dial) {
 	if c != nil {
 		x.armDropHook()
 	}
-	emitOutcome(e, &x.Signals, dl.network, dl.address, elapsed, int(dl.attempts), c, err)
-	dl.d.report(e, dl.network, dl.address, dl.start, int(dl.attempts), c, err)
+	emitOutcome(e, &x.Signals, x, dl.network, dl.address, elapsed, int(dl.attempts), c, err)
+	dl.d.report(e, x, dl.network, dl.address, dl.start, int(dl.attempts), c, err)
 	x.finishDial(err)
 }

@@ -49,7 +49,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	addrs, err := d.resolve(ctx, deadline, network, address)
 	if err != nil {
 		err = opError(network, nil, nil, err)
-		d.report(emitter{}, network, address, start, 0, nil, err)
+		d.report(emitter{}, nil, network, address, start, 0, nil, err)
 		return nil, err
 	}
 	trace := httptrace.ContextClientTrace(ctx)
@@ -67,7 +67,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			selfCheck: true,
 		}
 		if err := dl.setup(addrs); err != nil {
-			d.report(emitter{}, network, address, start, 0, nil, err)
+			d.report(emitter{}, nil, network, address, start, 0, nil, err)
 			return nil, err
 		}
 		c, err = dl.runSync()
@@ -777,7 +777,7 @@ func (dl *dial) emitAttempt(started bool, r *racer, err error) {
 	if s == nil && dl.async == nil {
 		return
 	}
-	a := &Attempt{Network: dl.network, Addr: r.ra, Primary: r.primary, Err: err}
+	a := &Attempt{Network: dl.network, Addr: r.ra, Primary: r.primary, Err: err, Dial: dl.async}
 	e := dl.emitter()
 	pick := func(s *Signals) *signals.Signal[*Attempt] {
 		if started {

@@ -68,26 +68,26 @@ func (d *Dialer) reportReturn(network, address string, start time.Time, attempts
 			c.Close()
 		}
 	}()
-	d.report(emitter{}, network, address, start, attempts, c, err)
+	d.report(emitter{}, nil, network, address, start, attempts, c, err)
 	returned = true
 }
 
 // report emits a dial's outcome, then Finished, on the Dialer's Signals.
 // Connected carries c for observation only: the caller owns it.
-func (d *Dialer) report(e emitter, network, address string, start time.Time, attempts int, c net.Conn, err error) {
+func (d *Dialer) report(e emitter, x *AsyncDial, network, address string, start time.Time, attempts int, c net.Conn, err error) {
 	if d.Signals == nil {
 		return
 	}
-	emitOutcome(e, d.Signals, network, address, time.Since(start), attempts, c, err)
+	emitOutcome(e, d.Signals, x, network, address, time.Since(start), attempts, c, err)
 }
 
 // emitOutcome emits the outcome signal and then Finished on s.
-func emitOutcome(e emitter, s *Signals, network, address string, elapsed time.Duration, attempts int, c net.Conn, err error) {
+func emitOutcome(e emitter, s *Signals, x *AsyncDial, network, address string, elapsed time.Duration, attempts int, c net.Conn, err error) {
 	o := Classify(err)
 	if err == nil {
-		emitTo(e, &s.Connected, &Connected{Conn: c, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts})
+		emitTo(e, &s.Connected, &Connected{Conn: c, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
 	} else {
-		emitTo(e, s.errorSignal(o), &DialError{Err: err, Outcome: o, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts})
+		emitTo(e, s.errorSignal(o), &DialError{Err: err, Outcome: o, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
 	}
-	emitTo(e, &s.Finished, &Finished{Outcome: o, Err: err, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts})
+	emitTo(e, &s.Finished, &Finished{Outcome: o, Err: err, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
 }

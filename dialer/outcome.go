@@ -95,6 +95,8 @@ type Connected struct {
 	Elapsed time.Duration
 	// Attempts is the number of connects made, one per address tried.
 	Attempts int
+	// Dial is the asynchronous dial, or nil for a blocking one.
+	Dial *AsyncDial
 }
 
 // DialError is the payload of the Refused, Unreachable, TimedOut, Canceled
@@ -105,10 +107,11 @@ type DialError struct {
 	Err error
 	// Outcome says which signal carried it.
 	Outcome Outcome
-	// Network, Address, Elapsed and Attempts are as in Connected.
+	// Network, Address, Elapsed, Attempts and Dial are as in Connected.
 	Network, Address string
 	Elapsed          time.Duration
 	Attempts         int
+	Dial             *AsyncDial
 }
 
 // Error returns Err's text.
@@ -125,6 +128,7 @@ type Finished struct {
 	Network, Address string
 	Elapsed          time.Duration
 	Attempts         int
+	Dial             *AsyncDial // nil for a blocking dial
 }
 
 // Attempt is the payload of AttemptStarted and AttemptFailed: one connect
@@ -140,6 +144,8 @@ type Attempt struct {
 	// Err is nil on AttemptStarted, and the attempt's *net.OpError on
 	// AttemptFailed.
 	Err error
+	// Dial is the asynchronous dial, or nil for a blocking one.
+	Dial *AsyncDial
 }
 
 // Signals is the set of signals a dial emits. A Dialer with Signals set
