@@ -43,7 +43,7 @@ type Loop struct {
 	pending  int      // number of non-nil entries in ops
 	deferred []*Op    // connects that completed inside the call that started them
 	timers   timerHeap
-	timerSeq uint64
+	timerSeq uint32
 	epoch    time.Time   // monotonic zero for timer deadlines
 	rt       *time.Timer // the loop's one runtime timer
 	rtWhen   int64       // when rt is due (ns since epoch), 0 if not armed

@@ -11,8 +11,8 @@ import "time"
 type Timer struct {
 	l    *Loop
 	when int64  // ns since l.epoch
-	seq  uint64 // tie-break: equal deadlines fire in scheduling order
-	pos  int    // 1 + index in l.timers; 0 when not scheduled
+	seq  uint32 // tie-break: equal deadlines fire in scheduling order (serial-number arithmetic)
+	pos  int32  // 1 + index in l.timers; 0 when not scheduled
 	f    func()
 	op   *Op // a connect deadline: fail op instead of calling f
 }
@@ -101,22 +101,22 @@ func (l *Loop) runTimers() {
 type timerHeap []*Timer
 
 func before(a, b *Timer) bool {
-	return a.when < b.when || (a.when == b.when && a.seq < b.seq)
+	return a.when < b.when || (a.when == b.when && int32(a.seq-b.seq) < 0)
 }
 
 func (h *timerHeap) push(t *Timer) {
 	*h = append(*h, t)
-	t.pos = len(*h)
-	h.up(t.pos - 1)
+	t.pos = int32(len(*h))
+	h.up(int(t.pos) - 1)
 }
 
 func (h *timerHeap) remove(t *Timer) {
 	s := *h
-	i := t.pos - 1
+	i := int(t.pos) - 1
 	last := len(s) - 1
 	if i != last {
 		s[i] = s[last]
-		s[i].pos = i + 1
+		s[i].pos = int32(i + 1)
 	}
 	s[last] = nil
 	*h = s[:last]
@@ -135,7 +135,7 @@ func (h timerHeap) up(i int) {
 			break
 		}
 		h[p], h[i] = h[i], h[p]
-		h[p].pos, h[i].pos = p+1, i+1
+		h[p].pos, h[i].pos = int32(p+1), int32(i+1)
 		i = p
 	}
 }
@@ -156,7 +156,7 @@ func (h timerHeap) down(i int) bool {
 			break
 		}
 		h[i], h[c] = h[c], h[i]
-		h[i].pos, h[c].pos = i+1, c+1
+		h[i].pos, h[c].pos = int32(i+1), int32(c+1)
 		i = c
 	}
 	return i > start
