@@ -318,11 +318,13 @@ func pendingFootprint(t *testing.T, r *reactor.Reactor, d *Dialer, hole string, 
 	perDial := (float64(heap1) - float64(heap0) + float64(stack1) - float64(stack0)) / float64(n)
 	t.Logf("%d pending dials: %.0f B per dial (heap %+d B, stacks %+d B); goroutines %d before, %d with the dials pending; %d sockets",
 		n, perDial, int64(heap1)-int64(heap0), int64(stack1)-int64(stack0), goroutines, g, pendingFDs)
-	// The target is 512 B (issue 5); this bound catches a regression
-	// (a goroutine per dial costs at least 2 KiB of stack) without failing
-	// on the current, larger figure.
-	if perDial > 4096 {
-		t.Errorf("%.0f B per pending dial, want at most 4096 (target 512)", perDial)
+	// The target is 512 B (issue 5), not reached yet: about 890 B with a
+	// background context and 1,050 B with a cancelable one (it adds a
+	// context.AfterFunc). This bound catches a regression — a goroutine
+	// per dial alone costs 2 KiB of stack, net.Dialer about 8.8 KB —
+	// without failing on the current figure.
+	if perDial > 1536 {
+		t.Errorf("%.0f B per pending dial, want at most 1536 (target 512)", perDial)
 	}
 	t.Cleanup(func() {
 		if after := faults.FDCount(t); after > fds {
