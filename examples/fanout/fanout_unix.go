@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sigdial/sigdial/dialer"
+	"github.com/sigdial/sigdial/examples/internal/loopback"
 	"github.com/sigdial/sigdial/reactor"
 )
 
@@ -80,7 +81,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (summary, error) {
 	}
 	if cfg.RefusedEvery > 0 {
 		for range cfg.Refused {
-			addr, closeFn, err := refusedPort()
+			addr, closeFn, err := loopback.RefusedPort()
 			if err != nil {
 				return s, err
 			}

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sigdial/sigdial/dialer"
+	"github.com/sigdial/sigdial/examples/internal/loopback"
 )
 
 // TestMain checks that no goroutine outlives the tests. gnet's engines and
@@ -142,7 +143,7 @@ func TestProxyBothWays(t *testing.T) {
 }
 
 func TestBackendDown(t *testing.T) {
-	refused, closeRefused, err := refusedPort()
+	refused, closeRefused, err := loopback.RefusedPort()
 	if err != nil {
 		t.Fatal(err)
 	}

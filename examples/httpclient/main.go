@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/sigdial/sigdial/dialer"
+	"github.com/sigdial/sigdial/examples/internal/loopback"
 	"github.com/sigdial/sigdial/reactor"
 	"github.com/sigdial/sigdial/signals"
 )
@@ -62,7 +63,7 @@ func run(w io.Writer) error {
 		srv.Serve(ln)
 	}()
 	defer func() { srv.Close(); <-served }()
-	refused, closeRefused, err := refusedPort()
+	refused, closeRefused, err := loopback.RefusedPort()
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sigdial/sigdial/dialer"
+	"github.com/sigdial/sigdial/examples/internal/loopback"
 	"github.com/sigdial/sigdial/reactor"
 	"github.com/sigdial/sigdial/signals"
 )
@@ -46,7 +47,7 @@ func run(w io.Writer) error {
 		}
 	}()
 	defer func() { ln.Close(); <-served }()
-	refused, closeRefused, err := refusedPort()
+	refused, closeRefused, err := loopback.RefusedPort()
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 //go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
 
-package main
+package loopback
 
 import (
 	"errors"
@@ -10,10 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// boundSocket returns a TCP socket bound to a free port of 127.0.0.1, and
-// that address. net.Listen cannot be used: it always listens, and with a
-// backlog of somaxconn.
-func boundSocket() (int, netip.AddrPort, error) {
+// BoundSocket returns a TCP socket bound to a free port of 127.0.0.1, and
+// that address. The socket is close-on-exec and does not listen; the caller
+// owns it and closes it with unix.Close. net.Listen cannot be used: it
+// always listens, and with a backlog of somaxconn.
+func BoundSocket() (int, netip.AddrPort, error) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return -1, netip.AddrPort{}, os.NewSyscallError("socket", err)
@@ -36,12 +37,12 @@ func boundSocket() (int, netip.AddrPort, error) {
 	return fd, netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), uint16(sa4.Port)), nil
 }
 
-// refusedPort returns an address where nothing listens: a port held by a
+// RefusedPort returns an address where nothing listens: a port held by a
 // socket that is bound but does not listen, so no other program can take
-// it while fanout runs, and the kernel answers every SYN with RST
+// it while the example runs, and the kernel answers every SYN with RST
 // (ECONNREFUSED). close releases the port.
-func refusedPort() (addr netip.AddrPort, close func(), err error) {
-	fd, addr, err := boundSocket()
+func RefusedPort() (addr netip.AddrPort, close func(), err error) {
+	fd, addr, err := BoundSocket()
 	if err != nil {
 		return netip.AddrPort{}, nil, err
 	}

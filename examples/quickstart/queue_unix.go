@@ -10,45 +10,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sigdial/sigdial/examples/internal/loopback"
 )
-
-// boundSocket returns a TCP socket bound to a free port of 127.0.0.1, and
-// that address. net.Listen cannot be used: it always listens, and with a
-// backlog of somaxconn.
-func boundSocket() (int, netip.AddrPort, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-	if err != nil {
-		return -1, netip.AddrPort{}, os.NewSyscallError("socket", err)
-	}
-	unix.CloseOnExec(fd)
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		unix.Close(fd)
-		return -1, netip.AddrPort{}, os.NewSyscallError("bind", err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		unix.Close(fd)
-		return -1, netip.AddrPort{}, os.NewSyscallError("getsockname", err)
-	}
-	sa4, ok := sa.(*unix.SockaddrInet4)
-	if !ok {
-		unix.Close(fd)
-		return -1, netip.AddrPort{}, errors.New("getsockname: not an IPv4 address")
-	}
-	return fd, netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), uint16(sa4.Port)), nil
-}
-
-// refusedPort returns an address where nothing listens: a port held by a
-// socket that is bound but does not listen, so no other program can take
-// it while the demo runs, and the kernel answers every SYN with RST
-// (ECONNREFUSED). close releases the port.
-func refusedPort() (addr netip.AddrPort, close func(), err error) {
-	fd, addr, err := boundSocket()
-	if err != nil {
-		return netip.AddrPort{}, nil, err
-	}
-	return addr, func() { unix.Close(fd) }, nil
-}
 
 // fullQueue returns the address of a listener whose accept queue is full:
 // listen(fd, 0) queues one connection, the queue is filled by connecting,
@@ -56,7 +20,7 @@ func refusedPort() (addr netip.AddrPort, close func(), err error) {
 // to it, so a connect stays pending until its deadline (fault recipe R2).
 // close closes the filling connections and the listener.
 func fullQueue() (addr netip.AddrPort, close func(), err error) {
-	fd, addr, err := boundSocket()
+	fd, addr, err := loopback.BoundSocket()
 	if err != nil {
 		return netip.AddrPort{}, nil, err
 	}
