@@ -50,6 +50,7 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		laddr: d.LocalAddr, deadline: d.deadline(ctx, start), start: start,
 		trace: httptrace.ContextClientTrace(ctx), mptcp: d.MultipathTCP(),
 		wrap: wrapAttempt, async: x, loop: pickLoop(ctx, r),
+		selfCheck: true, // attemptDone checks the converted conn
 	}
 	ctx, dl.release = d.cancelCtx(ctx)
 	dl.ctx = ctx

@@ -176,21 +176,22 @@ type dial struct {
 
 // racer dials a list of addresses one after the other (net's dialSerial).
 type racer struct {
-	dl       *dial
-	addrs    addrList
-	ra       net.Addr // address being dialed
-	op       *reactor.Op
-	req      reactor.ConnectRequest
-	firstErr error
-	err      error
-	doneFn   func(fd int, err error)
-	next     int32
-	family   int32
-	sotype   int32
-	primary  bool
-	mptcp    bool
-	done     bool
-	lost     bool // finish canceled the connect and reported it; ignore its done
+	dl          *dial
+	addrs       addrList
+	ra          net.Addr // address being dialed
+	op          *reactor.Op
+	req         reactor.ConnectRequest
+	firstErr    error
+	err         error
+	doneFn      func(fd int, err error)
+	next        int32
+	family      int32
+	sotype      int32
+	primary     bool
+	mptcp       bool
+	done        bool
+	selfRetries uint8 // self-connects retried (asynchronous dials)
+	lost        bool  // finish canceled the connect and reported it; ignore its done
 }
 
 // wrapAttempt is how DialContext reports an attempt's failure: an OpError
@@ -568,6 +569,27 @@ func (r *racer) attemptDone(fd int, err error) {
 		if dl.finished {
 			closeFD(fd) // lost the race
 			return
+		}
+		if dl.async != nil {
+			// An asynchronous dial converts on the loop, here, so that it
+			// can check for a self-connect on the conn's own addresses
+			// (newConn reads them anyway) and retry the address as net
+			// does, instead of paying the reactor's getsockname.
+			c, cerr := newConn(fd, int(r.family), int(r.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
+			if cerr == nil && r.req.RetrySpurious && r.selfRetries < 2 && selfConnected(c) {
+				c.Close()
+				r.selfRetries++
+				r.next-- // the same address again
+				dl.attempts--
+				return
+			}
+			if cerr != nil {
+				r.done = true
+				dl.finish(nil, -1, dl.wrap(dl, r.ra, cerr))
+				return
+			}
+			dl.conn = c
+			fd = -1
 		}
 		r.done = true
 		if t := dl.trace; t != nil && t.ConnectDone != nil {
