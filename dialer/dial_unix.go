@@ -134,7 +134,7 @@ func (d *Dialer) reactorFor() (*reactor.Reactor, error) {
 	return reactor.Default()
 }
 
-// dial is one dial in progress: one blocking call or one asynchronous Dial.
+// dial is one dial in progress: one blocking call or one AsyncDial.
 // Until it is handed to its loop (onLoop), it is touched only by the
 // goroutine that started it; after, only by the loop.
 type dial struct {

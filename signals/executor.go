@@ -27,9 +27,3 @@ type Executor interface {
 type closedReporter interface {
 	Closed() bool
 }
-
-// isClosed reports whether ex says it has been closed.
-func isClosed(ex Executor) bool {
-	c, ok := ex.(closedReporter)
-	return ok && c.Closed()
-}
