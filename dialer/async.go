@@ -51,8 +51,7 @@ type AsyncDial struct {
 	mu      sync.Mutex    // guards done and fin
 	done    chan struct{} // made on first use by Done
 	fin     bool          // the dial has finished
-	outcome Outcome       // set before fin
-	err     error         // set before fin
+	outcome Outcome       // set before fin; the error is kept in state
 }
 
 // ErrStarted is returned by a second call of AsyncDial.Start.
@@ -116,7 +115,7 @@ func (x *AsyncDial) Err() error {
 	if !x.finished() {
 		return nil
 	}
-	return x.err
+	return x.state.result()
 }
 
 // Cancel cancels the dial. A dial still in progress then ends with
@@ -152,7 +151,8 @@ func (x *AsyncDial) armDropHook() {
 // finishDial records the outcome and closes done. Called once.
 func (x *AsyncDial) finishDial(err error) {
 	x.mu.Lock()
-	x.outcome, x.err = Classify(err), err
+	x.outcome = Classify(err)
+	x.state.setResult(err)
 	x.fin = true
 	if x.done != nil {
 		close(x.done)

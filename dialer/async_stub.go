@@ -13,7 +13,11 @@ import (
 type asyncState struct {
 	cancel     context.CancelFunc
 	netw, addr string
+	err        error // the result, under AsyncDial.mu
 }
+
+func (st *asyncState) setResult(err error) { st.err = err }
+func (st *asyncState) result() error       { return st.err }
 
 func (st *asyncState) init(network, address string) { st.netw, st.addr = network, address }
 func (st *asyncState) network() string              { return st.netw }

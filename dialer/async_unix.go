@@ -5,7 +5,6 @@ package dialer
 import (
 	"context"
 	"net"
-	"net/http/httptrace"
 	"net/netip"
 	"time"
 
@@ -47,9 +46,9 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	start := time.Now()
 	*dl = dial{
 		d: d, network: network, address: address,
-		laddr: d.LocalAddr, deadline: d.deadline(ctx, start), start: start,
-		trace: httptrace.ContextClientTrace(ctx), mptcp: d.MultipathTCP(),
-		wrap: wrapAttempt, async: x, loop: pickLoop(ctx, r),
+		deadline: d.deadline(ctx, start), started: mono(start),
+		mptcp: d.MultipathTCP(),
+		async: x, loop: pickLoop(ctx, r),
 		selfCheck: true, // attemptDone checks the converted conn
 	}
 	ctx, dl.release = d.cancelCtx(ctx)
@@ -106,7 +105,12 @@ func (st *asyncState) init(network, address string) {
 	st.dl.network, st.dl.address = network, address
 }
 func (st *asyncState) network() string { return st.dl.network }
-func (st *asyncState) address() string { return st.dl.address }
+
+// setResult and result keep the finished dial's error in the dial state,
+// which is done with it by then. Both run under AsyncDial.mu.
+func (st *asyncState) setResult(err error) { st.dl.err = err }
+func (st *asyncState) result() error       { return st.dl.err }
+func (st *asyncState) address() string     { return st.dl.address }
 
 // cancelStarted cancels a dial whose loop is known: name resolution now,
 // the rest on the loop.
@@ -197,15 +201,15 @@ func (x *AsyncDial) complete(dl *dial) {
 	c := dl.conn
 	if err == nil && c == nil {
 		if c, err = newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
-			err = dl.wrap(dl, dl.winnerAddr(), err)
+			err = dl.wrap(dl.winnerAddr(), err)
 		}
 	}
 	e := emitter{loop: dl.loop}
-	elapsed := time.Since(dl.start)
+	elapsed := dl.started.since()
 	if c != nil {
 		x.armDropHook()
 	}
 	emitOutcome(e, &x.Signals, x, dl.network, dl.address, elapsed, int(dl.attempts), c, err)
-	dl.d.report(e, x, dl.network, dl.address, dl.start, int(dl.attempts), c, err)
+	dl.d.report(e, x, dl.network, dl.address, dl.started.time(), int(dl.attempts), c, err)
 	x.finishDial(err)
 }

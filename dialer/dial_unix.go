@@ -52,7 +52,6 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		d.report(emitter{}, nil, network, address, start, 0, nil, err)
 		return nil, err
 	}
-	trace := httptrace.ContextClientTrace(ctx)
 	var c net.Conn
 	var dl *dial
 	// net retries a dial whose socket connected to itself (both ends on
@@ -62,8 +61,8 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	for try := 0; ; try++ {
 		dl = &dial{
 			d: d, ctx: ctx, network: network, address: address,
-			laddr: d.LocalAddr, deadline: deadline, start: start,
-			trace: trace, mptcp: d.MultipathTCP(), wrap: wrapAttempt,
+			deadline: deadline, started: mono(start),
+			mptcp:     d.MultipathTCP(),
 			selfCheck: true,
 		}
 		if err := dl.setup(addrs); err != nil {
@@ -141,11 +140,9 @@ type dial struct {
 	d                *Dialer
 	ctx              context.Context
 	network, address string
-	laddr            net.Addr
 	deadline         time.Time
-	start            time.Time
-	trace            *httptrace.ClientTrace                       // nil for the typed methods, as in net
-	wrap             func(dl *dial, ra net.Addr, err error) error // an attempt's error as returned
+	started          monoTime   // when the dial started
+	typed            *typedDial // the typed methods' addresses; nil for the others
 
 	loop     *reactor.Loop
 	primary  racer
@@ -194,10 +191,54 @@ type racer struct {
 	lost        bool  // finish canceled the connect and reported it; ignore its done
 }
 
-// wrapAttempt is how DialContext reports an attempt's failure: an OpError
-// naming the Dialer's LocalAddr and the address tried (net's dialSingle).
-func wrapAttempt(dl *dial, ra net.Addr, err error) error {
-	return opError(dl.network, dl.laddr, ra, err)
+// monoTime is a point in time as monotonic nanoseconds since the package
+// started: 8 bytes where a time.Time takes 24, which matters in the state of
+// a pending dial.
+type monoTime int64
+
+var monoEpoch = time.Now()
+
+func mono(t time.Time) monoTime { return monoTime(t.Sub(monoEpoch)) }
+
+// time returns t as a time.Time with a monotonic reading.
+func (t monoTime) time() time.Time { return monoEpoch.Add(time.Duration(t)) }
+
+// since returns the time elapsed since t.
+func (t monoTime) since() time.Duration { return time.Duration(mono(time.Now()) - t) }
+
+// typedDial holds the addresses a typed method (DialTCP, ...) was given:
+// its errors name them, however the attempt failed (net's dialTCP, ...).
+type typedDial struct {
+	laddr, raddr net.Addr
+}
+
+// trace returns the httptrace hooks of the dial's context; the typed
+// methods have none, as in net. It is looked up when needed rather than
+// kept: a pending dial's state is kept small.
+func (dl *dial) trace() *httptrace.ClientTrace {
+	if dl.typed != nil {
+		return nil
+	}
+	return httptrace.ContextClientTrace(dl.ctx)
+}
+
+// localAddr returns the address to bind: the typed method's, or the
+// Dialer's LocalAddr.
+func (dl *dial) localAddr() net.Addr {
+	if dl.typed != nil {
+		return dl.typed.laddr
+	}
+	return dl.d.LocalAddr
+}
+
+// wrap returns an attempt's error as the dial reports it: an OpError
+// naming the Dialer's LocalAddr and the address tried (net's dialSingle),
+// or, for a typed method, the addresses it was given.
+func (dl *dial) wrap(ra net.Addr, err error) error {
+	if dl.typed != nil {
+		return opError(dl.network, dl.typed.laddr, dl.typed.raddr, err)
+	}
+	return opError(dl.network, dl.d.LocalAddr, ra, err)
 }
 
 // nracers returns the number of racers: 2 with a Happy Eyeballs fallback.
@@ -264,7 +305,7 @@ func (dl *dial) runSync() (net.Conn, error) {
 					r.op = nil
 				}
 			}
-			return nil, opError(dl.network, dl.laddr, dl.primary.ra, reactor.ErrClosed)
+			return nil, opError(dl.network, dl.localAddr(), dl.primary.ra, reactor.ErrClosed)
 		}
 		// From here on the dial belongs to the loop, which may finish it
 		// at any moment: dl is not touched again until wait is closed.
@@ -278,7 +319,7 @@ func (dl *dial) runSync() (net.Conn, error) {
 	}
 	c, err := newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
 	if err != nil {
-		return nil, dl.wrap(dl, dl.winnerAddr(), err)
+		return nil, dl.wrap(dl.winnerAddr(), err)
 	}
 	return c, nil
 }
@@ -306,7 +347,7 @@ func (dl *dial) handoff() {
 // armFallback times the fallback racer's head start on the loop. Loop only.
 func (dl *dial) armFallback() {
 	if dl.fallback != nil && !dl.fbStart && !dl.finished && dl.fbTimer == nil {
-		wait := dl.d.fallbackDelay() - time.Since(dl.start)
+		wait := dl.d.fallbackDelay() - dl.started.since()
 		dl.fbTimer = dl.loop.AfterFunc(max(wait, 0), dl.startFallback)
 	}
 }
@@ -372,7 +413,7 @@ func (r *racer) step() {
 		if err := dl.ctxErr(); err != nil {
 			// net returns the context's error for this address, not the
 			// first error.
-			r.fail(dl.wrap(dl, ra, err))
+			r.fail(dl.wrap(ra, err))
 			return
 		}
 		attemptDeadline := dl.deadline
@@ -380,7 +421,7 @@ func (r *racer) step() {
 			pd, err := partialDeadline(time.Now(), dl.deadline, len(r.addrs)-int(i))
 			if err != nil {
 				if r.firstErr == nil {
-					r.firstErr = dl.wrap(dl, ra, err)
+					r.firstErr = dl.wrap(ra, err)
 				}
 				break
 			}
@@ -408,7 +449,7 @@ func (r *racer) begin(ra net.Addr, deadline time.Time) (pending bool) {
 	dl := r.dl
 	dl.attempts++
 	r.ra = ra
-	if t := dl.trace; t != nil && t.ConnectStart != nil {
+	if t := dl.trace(); t != nil && t.ConnectStart != nil {
 		t.ConnectStart(dl.network, ra.String())
 	}
 	dl.emitAttempt(true, r, nil)
@@ -444,7 +485,7 @@ func (r *racer) dialRaw(ra net.Addr, deadline time.Time) {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	laddr, raddr := dialAddrs(dl.network, dl.laddr, ra)
+	laddr, raddr := dialAddrs(dl.network, dl.localAddr(), ra)
 	la, _ := laddr.(*net.IPAddr)
 	rip, _ := raddr.(*net.IPAddr)
 	c, err := dl.d.dialIPNet(ctx, dl.network, la, rip)
@@ -457,7 +498,7 @@ func (r *racer) dialRaw(ra net.Addr, deadline time.Time) {
 		return
 	}
 	r.done = true
-	if t := dl.trace; t != nil && t.ConnectDone != nil {
+	if t := dl.trace(); t != nil && t.ConnectDone != nil {
 		t.ConnectDone(dl.network, ra.String(), nil)
 	}
 	dl.conn = c
@@ -467,7 +508,7 @@ func (r *racer) dialRaw(ra net.Addr, deadline time.Time) {
 // prepare fills in the racer's connect request for ra.
 func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 	dl := r.dl
-	laddr, raddr := dialAddrs(dl.network, dl.laddr, ra)
+	laddr, raddr := dialAddrs(dl.network, dl.localAddr(), ra)
 	family, sotype, proto, ipv6only, err := socketParams(dl.network, laddr, raddr)
 	if err != nil {
 		return err
@@ -585,14 +626,14 @@ func (r *racer) attemptDone(fd int, err error) {
 			}
 			if cerr != nil {
 				r.done = true
-				dl.finish(nil, -1, dl.wrap(dl, r.ra, cerr))
+				dl.finish(nil, -1, dl.wrap(r.ra, cerr))
 				return
 			}
 			dl.conn = c
 			fd = -1
 		}
 		r.done = true
-		if t := dl.trace; t != nil && t.ConnectDone != nil {
+		if t := dl.trace(); t != nil && t.ConnectDone != nil {
 			t.ConnectDone(dl.network, r.ra.String(), nil)
 		}
 		dl.finish(r, fd, nil)
@@ -611,8 +652,8 @@ func (r *racer) attemptDone(fd int, err error) {
 	if isDeadline(err) {
 		err = errTimeout
 	}
-	oerr := dl.wrap(dl, r.ra, err)
-	if t := dl.trace; t != nil && t.ConnectDone != nil {
+	oerr := dl.wrap(r.ra, err)
+	if t := dl.trace(); t != nil && t.ConnectDone != nil {
 		t.ConnectDone(dl.network, r.ra.String(), oerr)
 	}
 	dl.emitAttempt(false, r, oerr)
@@ -630,7 +671,7 @@ func isDeadline(err error) bool {
 // fail ends a racer with err (net's dialParallel bookkeeping).
 func (r *racer) fail(err error) {
 	r.done = true
-	r.err = err
+	r.firstErr = err
 	dl := r.dl
 	if dl.finished {
 		return
@@ -649,7 +690,7 @@ func (r *racer) fail(err error) {
 			return // the other racer is still going
 		}
 	}
-	dl.finish(nil, -1, dl.primary.err)
+	dl.finish(nil, -1, dl.primary.firstErr)
 }
 
 // finish records the dial's result and stops everything else.
@@ -679,7 +720,7 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 			dl.conn = nil
 		}
 		fd = -1
-		err = dl.wrap(dl, winner.ra, mapErr(dl.ctx.Err()))
+		err = dl.wrap(winner.ra, mapErr(dl.ctx.Err()))
 	}
 	dl.fd, dl.err, dl.winner = int32(fd), err, winner
 	if dl.wait != nil {
@@ -691,10 +732,8 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 }
 
 func (dl *dial) winnerAddr() net.Addr {
-	for i := range dl.nracers() {
-		if r := dl.racer(i); r.done && r.err == nil {
-			return r.ra
-		}
+	if dl.winner != nil {
+		return dl.winner.ra
 	}
 	return nil
 }
@@ -771,10 +810,8 @@ func (d *Dialer) dialTyped(ctx context.Context, network string, laddr, raddr net
 	defer cancel()
 	dl := &dial{
 		d: d, ctx: ctx, network: network, address: addrString(ra),
-		laddr: la, deadline: deadline, start: start, mptcp: d.MultipathTCP(),
-		wrap: func(dl *dial, _ net.Addr, err error) error {
-			return opError(network, la, ra, err)
-		},
+		deadline: deadline, started: mono(start), mptcp: d.MultipathTCP(),
+		typed: &typedDial{laddr: la, raddr: ra},
 	}
 	if err := dl.setup(addrList{ra}); err != nil {
 		return nil, err
