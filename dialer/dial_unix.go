@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -536,15 +537,19 @@ func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 		RetrySpurious:      tcp && (lsa == nil || localPort(laddr) == 0),
 		NoSelfConnectCheck: dl.selfCheck,
 	}
-	afnet, _, _ := parseNetwork(dl.network, true)
+	d := dl.d
+	if d.ControlContext == nil && d.Control == nil && !needsDefaultSockopts(family, sotype) {
+		// Nothing to do between socket(2) and connect(2): no closure,
+		// and no address strings to format.
+		return nil
+	}
+	// socketParams has validated the network; its address-family part is
+	// what comes before any ":proto" (parseNetwork's afnet), without
+	// looking the protocol up a second time.
+	afnet, _, _ := strings.Cut(dl.network, ":")
 	ctrlNet := ctrlNetwork(afnet, family)
 	ctrlAddr := ctrlAddress(laddr, raddr)
 	rawNet := afnet
-	d := dl.d
-	if d.ControlContext == nil && d.Control == nil && !needsDefaultSockopts(family, sotype) {
-		// Nothing to do between socket(2) and connect(2): no closure.
-		return nil
-	}
 	r.req.Control = func(fd int) error {
 		if err := setDefaultSockopts(fd, family, sotype, ipv6only); err != nil {
 			return err
