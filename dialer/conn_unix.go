@@ -3,7 +3,6 @@
 package dialer
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -97,11 +96,7 @@ func newConn(fd, family, sotype int, keepAlive time.Duration, kac net.KeepAliveC
 	if err != nil {
 		// FileConn wraps its errors in &net.OpError{Op: "file", Net:
 		// "file+net", ...}; the caller wraps them as a dial error.
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "file" {
-			err = oe.Err
-		}
-		return nil, err
+		return nil, unwrapOp(err, "file")
 	}
 	return c, nil
 }

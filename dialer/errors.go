@@ -126,3 +126,14 @@ func opAddr(a net.Addr) net.Addr {
 	}
 	return a
 }
+
+// unwrapOp returns the error inside err's *net.OpError for op, or err if it
+// has none: the net package's own wrapping, removed so that the dialer can
+// wrap the error as net.Dialer would have.
+func unwrapOp(err error, op string) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == op {
+		return oe.Err
+	}
+	return err
+}

@@ -2,7 +2,6 @@ package dialer
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"time"
@@ -32,11 +31,7 @@ func (d *Dialer) dialIPNet(ctx context.Context, network string, laddr, raddr *ne
 	nd.Timeout, nd.Deadline, nd.Cancel = 0, time.Time{}, nil
 	c, err := nd.DialIP(ctx, network, netipAddr(laddr), netipAddr(raddr))
 	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "dial" {
-			err = oe.Err
-		}
-		return nil, err
+		return nil, unwrapOp(err, "dial")
 	}
 	return c, nil
 }
