@@ -162,17 +162,20 @@ func synSent(t testing.TB, dst netip.AddrPort, fds []int) int {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	n := 0
+	// Count distinct inodes: /proc/net/tcp is read in pieces while other
+	// processes (test packages run in parallel) add and remove sockets, and
+	// the kernel's iterator can then show an entry twice.
+	seen := make(map[string]bool, len(fds))
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
 		fields := strings.Fields(sc.Text())
 		if len(fields) > 9 && fields[3] == "02" && mine[fields[9]] {
-			n++
+			seen[fields[9]] = true
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return len(seen)
 }
