@@ -449,8 +449,8 @@ func TestSpuriousWakeup(t *testing.T) {
 		if op.state != opPending {
 			t.Fatalf("state %d, want pending", op.state)
 		}
-		l.onEvent(op.fd, unix.EPOLLOUT|unix.EPOLLERR, 0) // SO_ERROR is 0, getpeername fails
-		l.onEvent(op.fd+1000, unix.EPOLLOUT, 0)          // no such op
+		l.onEvent(int(op.fd), unix.EPOLLOUT|unix.EPOLLERR, 0) // SO_ERROR is 0, getpeername fails
+		l.onEvent(int(op.fd)+1000, unix.EPOLLOUT, 0)          // no such op
 		l.onEvent(-1, unix.EPOLLOUT, 0)
 	})
 	select {
@@ -468,7 +468,7 @@ func TestSpuriousWakeup(t *testing.T) {
 	}
 	// shutdown(2) on the SYN_SENT socket wakes epoll with OUT|ERR|HUP and
 	// SO_ERROR ECONNRESET (recipe R9): that must complete the connect.
-	onLoop(t, l, func() { unix.Shutdown(op.fd, unix.SHUT_RDWR) })
+	onLoop(t, l, func() { unix.Shutdown(int(op.fd), unix.SHUT_RDWR) })
 	select {
 	case res := <-ch:
 		if !errors.Is(res.err, unix.ECONNRESET) {

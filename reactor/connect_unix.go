@@ -58,23 +58,62 @@ type ConnectRequest struct {
 	NoFastPath bool
 }
 
-// An Op is one connect in progress on a loop.
+// A Completer is told how a connect ended: ConnectDone gets a connected
+// socket (which it then owns) or an error. It is the allocation-free form of
+// a done function: a type that embeds an Op can be its own Completer, where a
+// method value would cost an allocation per connect.
+type Completer interface {
+	ConnectDone(fd int, err error)
+}
+
+// CompleterFunc adapts a done function to a Completer.
+type CompleterFunc func(fd int, err error)
+
+// ConnectDone calls f(fd, err).
+func (f CompleterFunc) ConnectDone(fd int, err error) { f(fd, err) }
+
+// An Op is one connect in progress on a loop. The reactor makes one per
+// connect for Connect, Start, StartConnect and ConnectOnLoop. A caller that
+// keeps many connects pending can instead embed an Op in its own state and
+// use StartOp and ConnectOnLoopOp: the zero Op is ready for use, and an Op
+// may be used again once its Completer has been called. An Op must not be
+// copied once used.
 type Op struct {
-	l     *Loop
-	req   *ConnectRequest
-	done  func(fd int, err error)
-	fd    int
+	timer Timer           // the deadline, if any; timer.l is the op's loop
+	req   *ConnectRequest // a copy of the request, kept only to retry (RetrySpurious)
+	done  Completer
 	err   error // result, once state is opDone
+	fd    int32
 	state uint8
 	tries uint8 // spurious-failure retries made on the loop
-	timer Timer // the deadline, if any
+	dl    bool  // timer.when holds a deadline, not yet scheduled
 }
 
 const (
-	opQueued  uint8 = iota // started on another goroutine, registration posted
+	opIdle    uint8 = iota // not started: a zero Op, or one being set up
+	opQueued               // started on another goroutine, registration posted
 	opPending              // registered with the poller
 	opDone                 // completed; done called or about to be
 )
+
+// init readies op for a connect of req on l. The request is read now and,
+// only when it asks for retries, copied: a caller may reuse or discard its
+// ConnectRequest once the call that started the connect has returned.
+func (op *Op) init(l *Loop, req *ConnectRequest) {
+	op.timer = Timer{l: l, op: op}
+	op.req = nil
+	if req.RetrySpurious {
+		cp := *req
+		op.req = &cp
+	}
+	op.dl = !req.Deadline.IsZero()
+	if op.dl {
+		op.timer.when = int64(req.Deadline.Sub(l.epoch))
+	}
+	op.done, op.err, op.fd, op.state, op.tries = nil, nil, -1, opIdle, 0
+}
+
+func (op *Op) loop() *Loop { return op.timer.l }
 
 // Connect starts a nonblocking connect and calls done exactly once, on the
 // loop, with a connected socket (which done then owns) or an error. done is
@@ -91,6 +130,11 @@ const (
 // "epoll_ctl add"); an error from Control as it was returned;
 // os.ErrDeadlineExceeded when Deadline passed; the error given to Cancel;
 // ErrClosed when the reactor closed first.
+//
+// The reactor reads req during the call that starts the connect, and
+// afterwards only a copy of it, which it keeps when RetrySpurious is set.
+// The same holds for Start, StartOp, StartConnect, ConnectOnLoop and
+// ConnectOnLoopOp.
 func (l *Loop) Connect(req *ConnectRequest, done func(fd int, err error)) (*Op, error) {
 	op, fd, err := l.StartConnect(req, done)
 	if op != nil {
@@ -99,7 +143,9 @@ func (l *Loop) Connect(req *ConnectRequest, done func(fd int, err error)) (*Op, 
 	if err == ErrClosed {
 		return nil, err
 	}
-	op = &Op{l: l, req: req, done: done, fd: fd, err: err, state: opDone}
+	op = &Op{}
+	op.init(l, req)
+	op.done, op.fd, op.err, op.state = CompleterFunc(done), int32(fd), err, opDone
 	if perr := l.Post(func() { l.callDone(op) }); perr != nil {
 		if fd >= 0 {
 			closeFD(fd)
@@ -117,14 +163,28 @@ func (l *Loop) Connect(req *ConnectRequest, done func(fd int, err error)) (*Op, 
 // loop (a posted function), or Abort. If the loop is closed, Start returns
 // ErrClosed before making any system call.
 func (l *Loop) Start(req *ConnectRequest) (op *Op, fd int, err error) {
-	if l.closed.Load() {
-		return nil, -1, ErrClosed
-	}
-	fd, err, pending := connectRetry(req)
+	op = new(Op)
+	pending, fd, err := l.StartOp(op, req)
 	if !pending {
 		return nil, fd, err
 	}
-	return &Op{l: l, req: req, fd: fd, state: opQueued}, -1, nil
+	return op, -1, nil
+}
+
+// StartOp is Start with an Op the caller provides (see Op). It reports
+// pending, and leaves the connect in op for Watch or Abort, when the
+// connect is in progress; otherwise it returns the final fd and error.
+func (l *Loop) StartOp(op *Op, req *ConnectRequest) (pending bool, fd int, err error) {
+	if l.closed.Load() {
+		return false, -1, ErrClosed
+	}
+	fd, err, pending = connectRetry(req)
+	if !pending {
+		return false, fd, err
+	}
+	op.init(l, req)
+	op.fd, op.state = int32(fd), opQueued
+	return true, -1, nil
 }
 
 // StartConnect is Start followed by a posted Watch: done is called on the
@@ -145,15 +205,21 @@ func (l *Loop) StartConnect(req *ConnectRequest, done func(fd int, err error)) (
 // Watch hands an Op returned by Start to the loop's poller; done is then
 // called exactly once, on the loop, never inside Watch. Loop only.
 func (op *Op) Watch(done func(fd int, err error)) {
-	op.done = done
-	op.l.register(op)
+	op.WatchWith(CompleterFunc(done))
+}
+
+// WatchWith is Watch with a Completer in place of a done function. Loop
+// only.
+func (op *Op) WatchWith(c Completer) {
+	op.done = c
+	op.loop().register(op)
 }
 
 // Abort closes the socket of an Op that Start returned and that was not
 // handed to Watch. It may be called from any goroutine.
 func (op *Op) Abort() {
 	if op.state == opQueued && op.done == nil {
-		closeFD(op.fd)
+		closeFD(int(op.fd))
 		op.fd = -1
 		op.state = opDone
 	}
@@ -165,8 +231,8 @@ func (op *Op) CancelOnLoop(err error) {
 	if err == nil {
 		panic("sigdial/reactor: Cancel with a nil error")
 	}
-	if op.state != opDone {
-		op.l.complete(op, err)
+	if op.state != opDone && op.state != opIdle {
+		op.loop().complete(op, err)
 	}
 }
 
@@ -175,23 +241,30 @@ func (op *Op) CancelOnLoop(err error) {
 // function that called ConnectOnLoop returns to the loop, never inside it.
 // Loop only.
 func (l *Loop) ConnectOnLoop(req *ConnectRequest, done func(fd int, err error)) *Op {
-	op := &Op{l: l, req: req, done: done, state: opQueued}
+	op := new(Op)
+	l.ConnectOnLoopOp(op, req, CompleterFunc(done))
+	return op
+}
+
+// ConnectOnLoopOp is ConnectOnLoop with an Op the caller provides (see Op)
+// and a Completer. Loop only.
+func (l *Loop) ConnectOnLoopOp(op *Op, req *ConnectRequest, c Completer) {
+	op.init(l, req)
+	op.done, op.state = c, opQueued
 	if l.closed.Load() {
-		op.fd = -1
 		l.complete(op, ErrClosed)
-		return op
+		return
 	}
 	// One attempt only: complete makes net's two retries of a spurious
 	// failure, counting them in op.tries (connectRetry here would make
 	// them twice over, five connects instead of three).
 	fd, err, pending := connectOnce(req)
-	op.fd = fd
+	op.fd = int32(fd)
 	if pending {
 		l.register(op)
 	} else {
 		l.complete(op, err)
 	}
-	return op
 }
 
 // Cancel ends the connect with err if it is still pending; done then
@@ -202,9 +275,9 @@ func (op *Op) Cancel(err error) {
 	if err == nil {
 		panic("sigdial/reactor: Cancel with a nil error")
 	}
-	l := op.l
+	l := op.loop()
 	_ = l.Post(func() {
-		if op.state != opDone {
+		if op.state != opDone && op.state != opIdle {
 			l.complete(op, err)
 		}
 	})
@@ -216,26 +289,27 @@ func (l *Loop) register(op *Op) {
 	case l.closed.Load():
 		l.complete(op, ErrClosed)
 		return
-	case !op.req.Deadline.IsZero() && !time.Now().Before(op.req.Deadline):
+	case op.dl && l.now() >= op.timer.when:
 		l.complete(op, os.ErrDeadlineExceeded)
 		return
 	}
 	// Edge-triggered: a spurious wake-up that finds the connect still in
 	// progress waits for the next edge instead of spinning.
-	if err := l.poller.AddWrite(&netpoll.PollAttachment{FD: op.fd}, true); err != nil {
+	fd := int(op.fd)
+	if err := l.poller.AddWrite(&netpoll.PollAttachment{FD: fd}, true); err != nil {
 		l.complete(op, err)
 		return
 	}
-	for op.fd >= len(l.ops) {
+	for fd >= len(l.ops) {
 		l.ops = append(l.ops, nil)
 		l.ops = l.ops[:cap(l.ops)]
 	}
-	l.ops[op.fd] = op
+	l.ops[fd] = op
 	l.pending++
 	op.state = opPending
-	if !op.req.Deadline.IsZero() {
-		op.timer = Timer{l: l, op: op}
-		l.schedule(&op.timer, int64(op.req.Deadline.Sub(l.epoch)))
+	if op.dl {
+		op.dl = false
+		l.schedule(&op.timer, op.timer.when)
 	}
 }
 
@@ -245,7 +319,8 @@ func (l *Loop) register(op *Op) {
 // wake-up (go.dev/issue/14548, go.dev/issue/19289). Loop only.
 func (l *Loop) check(op *Op) {
 	getsockoptInt := hook.GetsockoptInt
-	nerr, err := getsockoptInt(op.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	fd := int(op.fd)
+	nerr, err := getsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err != nil {
 		l.complete(op, os.NewSyscallError("getsockopt", err))
 		return
@@ -257,7 +332,7 @@ func (l *Loop) check(op *Op) {
 		l.complete(op, nil)
 	case 0:
 		getpeername := hook.Getpeername
-		if _, err := getpeername(op.fd); err == nil {
+		if _, err := getpeername(fd); err == nil {
 			l.complete(op, nil)
 		}
 		// Otherwise the wake-up was spurious: keep waiting.
@@ -280,20 +355,24 @@ func (l *Loop) expire(op *Op) {
 // when the request asks for it. done runs from runDeferred. Loop only.
 func (l *Loop) complete(op *Op, err error) {
 	if op.state == opPending {
-		_ = l.poller.Delete(op.fd)
+		_ = l.poller.Delete(int(op.fd))
 		l.ops[op.fd] = nil
 		l.pending--
 		op.timer.Stop()
 		op.state = opQueued
 	}
-	if op.req.RetrySpurious && op.tries < 2 && !l.closed.Load() && spurious(op.fd, op.req, err) {
+	op.dl = false
+	if op.req != nil && op.tries < 2 && !l.closed.Load() && spurious(int(op.fd), op.req, err) {
 		op.tries++
 		if err == nil {
-			closeFD(op.fd)
+			closeFD(int(op.fd))
 		}
 		fd, err, pending := connectOnce(op.req)
-		op.fd = fd
+		op.fd = int32(fd)
 		if pending {
+			if d := op.req.Deadline; !d.IsZero() {
+				op.dl, op.timer.when = true, int64(d.Sub(l.epoch))
+			}
 			l.register(op)
 		} else {
 			l.complete(op, err)
@@ -301,7 +380,7 @@ func (l *Loop) complete(op *Op, err error) {
 		return
 	}
 	if err != nil && op.fd >= 0 {
-		closeFD(op.fd)
+		closeFD(int(op.fd))
 		op.fd = -1
 	}
 	op.err = err
@@ -329,7 +408,7 @@ func (l *Loop) callDone(op *Op) {
 			report(l.onPanic, v)
 		}
 	}()
-	op.done(op.fd, op.err)
+	op.done.ConnectDone(int(op.fd), op.err)
 }
 
 // failAll ends every pending connect with err, on the loop goroutine, after
@@ -343,7 +422,7 @@ func (l *Loop) failAll(err error) {
 		l.ops[fd] = nil
 		l.pending--
 		op.timer.Stop()
-		closeFD(op.fd)
+		closeFD(int(op.fd))
 		op.fd = -1
 		op.err = err
 		op.state = opDone

@@ -221,7 +221,7 @@ func (l *Loop) onEvent(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
 		// returned; the entry is then nil or another op. Each wake-up is
 		// confirmed with SO_ERROR and getpeername, so a stray one only
 		// costs those two calls.
-		if op := l.ops[fd]; op != nil && op.fd == fd {
+		if op := l.ops[fd]; op != nil && int(op.fd) == fd {
 			l.check(op)
 		}
 	}
