@@ -41,18 +41,21 @@ import (
 type AsyncDial struct {
 	Signals
 
-	d *Dialer
+	state asyncState    // the dial in progress, kept inline: one allocation per dial
+	flags atomic.Uint32 // asyncStarted, asyncCanceled, asyncPublished
 
-	started  atomic.Bool
-	canceled atomic.Bool                  // Cancel was called
-	loop     atomic.Pointer[reactor.Loop] // set by Start
-	state    asyncState                   // the dial in progress, kept inline: one allocation per dial
-
-	mu      sync.Mutex    // guards done and fin
-	done    chan struct{} // made on first use by Done
+	mu      sync.Mutex    // guards done, fin and outcome
 	fin     bool          // the dial has finished
 	outcome Outcome       // set before fin; the error is kept in state
+	done    chan struct{} // made on first use by Done
 }
+
+// AsyncDial.flags.
+const (
+	asyncStarted   = 1 << iota // Start was called
+	asyncCanceled              // Cancel was called
+	asyncPublished             // Start has set up what Cancel and Loop read
+)
 
 // ErrStarted is returned by a second call of AsyncDial.Start.
 var ErrStarted = errors.New("sigdial/dialer: dial already started")
@@ -60,8 +63,8 @@ var ErrStarted = errors.New("sigdial/dialer: dial already started")
 // NewAsyncDial returns an asynchronous dial of address on network, not yet
 // started. network and address are as for DialContext.
 func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
-	x := &AsyncDial{d: d}
-	x.state.init(network, address)
+	x := new(AsyncDial)
+	x.state.init(d, network, address)
 	return x
 }
 
@@ -69,7 +72,12 @@ func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
 // from, once Start has been called; nil before. On systems without a
 // reactor it is a placeholder with no methods. (Slots connected with an executor run there instead: connect
 // them with signals.On(r.Loop(i)) to pick a loop of the Dialer's reactor.)
-func (x *AsyncDial) Loop() *reactor.Loop { return x.loop.Load() }
+func (x *AsyncDial) Loop() *reactor.Loop {
+	if x.flags.Load()&asyncPublished == 0 {
+		return nil
+	}
+	return x.state.loop()
+}
 
 // Network returns the network the dial was made for.
 func (x *AsyncDial) Network() string { return x.state.network() }
@@ -123,14 +131,32 @@ func (x *AsyncDial) Err() error {
 // canceled"); a dial that already finished is not affected. Cancel may be
 // called from any goroutine, any number of times, also before Start.
 func (x *AsyncDial) Cancel() {
-	if !x.canceled.CompareAndSwap(false, true) {
-		return
+	for {
+		f := x.flags.Load()
+		if f&asyncCanceled != 0 {
+			return
+		}
+		if x.flags.CompareAndSwap(f, f|asyncCanceled) {
+			if f&asyncPublished != 0 {
+				x.cancelStarted()
+			}
+			// Otherwise Start has not published the dial yet; it
+			// cancels it when it does.
+			return
+		}
 	}
-	if l := x.loop.Load(); l != nil {
-		x.cancelStarted(l)
+}
+
+// canceled reports whether Cancel was called.
+func (x *AsyncDial) canceled() bool { return x.flags.Load()&asyncCanceled != 0 }
+
+// publish makes the started dial visible to Cancel and Loop, and cancels it
+// if Cancel came first. Called once by Start, after everything Cancel and
+// Loop read has been written.
+func (x *AsyncDial) publish() {
+	if x.flags.Or(asyncPublished)&asyncCanceled != 0 {
+		x.cancelStarted()
 	}
-	// Otherwise Start has not published its loop yet; it checks canceled
-	// after publishing it.
 }
 
 // closeUnclaimed is the drop hook of a dial's Connected signal: it closes

@@ -29,13 +29,11 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	if ctx == nil {
 		panic("nil context")
 	}
-	if !x.started.CompareAndSwap(false, true) {
+	if x.flags.Or(asyncStarted)&asyncStarted != 0 {
 		return ErrStarted
 	}
-	d := x.d
-	st := &x.state
-	dl := &st.dl
-	network, address := dl.network, dl.address
+	dl := &x.state.dl
+	d, network, address := dl.d, dl.network, dl.address
 	r, err := d.reactorFor()
 	if err == nil && r.Closed() {
 		err = reactor.ErrClosed
@@ -46,44 +44,43 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	start := time.Now()
 	*dl = dial{
 		d: d, network: network, address: address,
-		deadline: d.deadline(ctx, start), started: mono(start),
-		mptcp: d.MultipathTCP(),
+		deadline: monoDeadline(d.deadline(ctx, start)), started: mono(start),
 		async: x, loop: pickLoop(ctx, r),
 		selfCheck: true, // attemptDone checks the converted conn
 	}
-	ctx, dl.release = d.cancelCtx(ctx)
+	ctx, release := d.cancelCtx(ctx)
+	if d.Cancel != nil {
+		dl.coldState().release = release
+	}
 	dl.ctx = ctx
 	resolving := needsResolver(network, address)
 	rctx := ctx
 	if resolving {
 		// Cancel must reach the resolver too, as canceling DialContext's
 		// context does: a name server that does not answer would
-		// otherwise hold the dial until the resolver gives up.
-		rctx, st.stopResolve = context.WithCancel(ctx)
+		// otherwise hold the dial until the resolver gives up. (cold is
+		// made here, before publish, so that Cancel can read it: only a
+		// resolved name can bring the Happy Eyeballs fallback that makes
+		// begin use cold, and then it exists already.)
+		rctx, dl.coldState().stopResolve = context.WithCancel(ctx)
 	}
-	// Publish the loop for Cancel. Everything Cancel reads was written
-	// above; a Cancel that came before this sees no loop and is handled
-	// by the check below (or, if both see each other, twice: harmless).
-	x.loop.Store(dl.loop)
-	if x.canceled.Load() {
-		x.cancelStarted(dl.loop)
-	}
+	x.publish()
 	if !resolving {
 		dl.primary.addrs, dl.err = d.resolveAddrList(ctx, "dial", network, address, d.LocalAddr)
 		if perr := dl.loop.Post(x.begin); perr != nil {
-			dl.release()
+			release()
 			return opError(network, nil, nil, perr)
 		}
 		return nil
 	}
 	go func() {
-		addrs, err := d.resolve(rctx, dl.deadline, network, address)
-		st.stopResolve()
+		addrs, err := d.resolve(rctx, dl.deadlineTime(), network, address)
+		dl.cold.stopResolve()
 		dl.primary.addrs, dl.err = addrs, err
 		if perr := dl.loop.Post(x.begin); perr != nil {
 			// The reactor closed while the name resolved: end the dial
 			// here, the only place left to report from.
-			dl.release()
+			release()
 			err := opError(network, nil, nil, perr)
 			e := emitter{detached: true}
 			emitOutcome(e, &x.Signals, x, network, address, time.Since(start), 0, nil, err)
@@ -97,28 +94,29 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 // asyncState is what an AsyncDial keeps while it runs, inline in the
 // AsyncDial so that a dial costs one allocation.
 type asyncState struct {
-	dl          dial
-	stopResolve context.CancelFunc // ends name resolution; nil for literals
+	dl dial
 }
 
-func (st *asyncState) init(network, address string) {
-	st.dl.network, st.dl.address = network, address
+func (st *asyncState) init(d *Dialer, network, address string) {
+	st.dl.d, st.dl.network, st.dl.address = d, network, address
 }
-func (st *asyncState) network() string { return st.dl.network }
+func (st *asyncState) network() string     { return st.dl.network }
+func (st *asyncState) address() string     { return st.dl.address }
+func (st *asyncState) loop() *reactor.Loop { return st.dl.loop }
 
 // setResult and result keep the finished dial's error in the dial state,
 // which is done with it by then. Both run under AsyncDial.mu.
 func (st *asyncState) setResult(err error) { st.dl.err = err }
 func (st *asyncState) result() error       { return st.dl.err }
-func (st *asyncState) address() string     { return st.dl.address }
 
-// cancelStarted cancels a dial whose loop is known: name resolution now,
-// the rest on the loop.
-func (x *AsyncDial) cancelStarted(l *reactor.Loop) {
-	if stop := x.state.stopResolve; stop != nil {
-		stop()
+// cancelStarted cancels a published dial: name resolution now, the rest
+// on the loop.
+func (x *AsyncDial) cancelStarted() {
+	dl := &x.state.dl
+	if c := dl.cold; c != nil && c.stopResolve != nil {
+		c.stopResolve()
 	}
-	_ = l.Post(x.abortCanceled)
+	_ = dl.loop.Post(x.abortCanceled)
 }
 
 // abortCanceled is Cancel's work on the loop.
@@ -175,11 +173,11 @@ func (dl *dial) begin(addrs addrList, err error) {
 	dl.onLoop = true
 	x := dl.async
 	if err != nil {
-		dl.finish(nil, -1, opError(dl.network, nil, nil, err))
+		dl.finish(nil, -1, nil, opError(dl.network, nil, nil, err))
 		return
 	}
 	dl.split(addrs)
-	if x.canceled.Load() {
+	if x.canceled() {
 		dl.abortErr = errCanceled
 	}
 	if done := dl.ctx.Done(); done != nil {
@@ -193,12 +191,11 @@ func (dl *dial) begin(addrs addrList, err error) {
 
 // complete converts the winning fd and emits the outcome: the Dial's
 // signals first (they own the conn), then the Dialer's. Loop only.
-func (x *AsyncDial) complete(dl *dial) {
-	if dl.release != nil {
-		dl.release()
+func (x *AsyncDial) complete(dl *dial, c net.Conn) {
+	if dl.cold != nil && dl.cold.release != nil {
+		dl.cold.release()
 	}
 	err := dl.err
-	c := dl.conn
 	if err == nil && c == nil {
 		if c, err = newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
 			err = dl.wrap(dl.winnerAddr(), err)

@@ -62,8 +62,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	for try := 0; ; try++ {
 		dl = &dial{
 			d: d, ctx: ctx, network: network, address: address,
-			deadline: deadline, started: mono(start),
-			mptcp:     d.MultipathTCP(),
+			deadline: monoDeadline(deadline), started: mono(start),
 			selfCheck: true,
 		}
 		if err := dl.setup(addrs); err != nil {
@@ -71,7 +70,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			return nil, err
 		}
 		c, err = dl.runSync()
-		if err != nil || try == 2 || !dl.winner.req.RetrySpurious || !selfConnected(c) {
+		if err != nil || try == 2 || !dl.winner.retry || !selfConnected(c) {
 			break
 		}
 		c.Close()
@@ -137,33 +136,32 @@ func (d *Dialer) reactorFor() (*reactor.Reactor, error) {
 // dial is one dial in progress: one blocking call or one AsyncDial.
 // Until it is handed to its loop (onLoop), it is touched only by the
 // goroutine that started it; after, only by the loop.
+//
+// An AsyncDial keeps its dial inline, and thousands of them may be
+// pending, so the fields are what a pending dial of one literal address
+// needs; what only some dials need is in cold, allocated when needed.
 type dial struct {
 	d                *Dialer
 	ctx              context.Context
 	network, address string
-	deadline         time.Time
-	started          monoTime   // when the dial started
-	typed            *typedDial // the typed methods' addresses; nil for the others
+	loop             *reactor.Loop
+	async            *AsyncDial  // nil for a blocking dial
+	cold             *dialCold   // nil unless the dial needs one of its fields
+	stopCtx          func() bool // context.AfterFunc's stop
+	abortErr         error       // set when the dial is canceled as a whole
 
-	loop     *reactor.Loop
-	primary  racer
-	fallback *racer // Happy Eyeballs' other family; nil if none
-	fbTimer  *reactor.Timer
-	abortErr error         // set when the dial is canceled as a whole
-	stopCtx  func() bool   // context.AfterFunc's stop
-	wait     chan struct{} // closed at finish, for a blocking dial on the loop
-	async    *AsyncDial    // nil for a blocking dial
-	release  func()        // ends the Cancel-channel bridge of an async dial
-
-	// The result: a connected fd (not yet a net.Conn) of the winner's
-	// family and type, a conn made by net (raw IP), or an error.
-	winner *racer
-	conn   net.Conn
+	// The result: a connected fd of the winner's family and type (not yet
+	// a net.Conn), or an error. An AsyncDial's resolver error waits here
+	// for begin, and its result stays here for Err.
 	err    error
-	fd     int32
+	winner *racer
 
+	deadline monoTime // 0: none
+	started  monoTime // when the dial started
+	primary  racer
+
+	fd       int32
 	attempts int32
-	mptcp    bool
 	fbStart  bool
 	onLoop   bool
 	finished bool
@@ -172,24 +170,64 @@ type dial struct {
 	selfCheck bool
 }
 
+// dialCold holds what few dials need: typed methods, Happy Eyeballs, a
+// blocking caller waiting on the loop, the deprecated Cancel channel, name
+// resolution, raw IP.
+type dialCold struct {
+	typed       bool     // a typed method (DialTCP, ...): laddr and raddr are set
+	laddr       net.Addr // the typed method's addresses: its errors name them
+	raddr       net.Addr // (net's dialTCP, ...)
+	fallback    *racer   // Happy Eyeballs' other family; nil if none
+	fbTimer     *reactor.Timer
+	wait        chan struct{}      // closed at finish, for a blocking dial on the loop
+	release     func()             // ends the Cancel-channel bridge of an async dial
+	stopResolve context.CancelFunc // ends an async dial's name resolution
+	conn        net.Conn           // a blocking dial's conn made by net (raw IP)
+}
+
+// coldState returns dl.cold, allocating it on first use.
+func (dl *dial) coldState() *dialCold {
+	if dl.cold == nil {
+		dl.cold = new(dialCold)
+	}
+	return dl.cold
+}
+
+// fallbackRacer returns the Happy Eyeballs fallback racer, or nil.
+func (dl *dial) fallbackRacer() *racer {
+	if dl.cold == nil {
+		return nil
+	}
+	return dl.cold.fallback
+}
+
 // racer dials a list of addresses one after the other (net's dialSerial).
+// Its reactor Op is embedded and it is its own Completer: an attempt costs
+// no allocation for them.
 type racer struct {
-	dl          *dial
-	addrs       addrList
-	ra          net.Addr // address being dialed
-	op          *reactor.Op
-	req         reactor.ConnectRequest
-	firstErr    error
-	err         error
-	doneFn      func(fd int, err error)
-	next        int32
-	family      int32
-	sotype      int32
-	primary     bool
-	mptcp       bool
-	done        bool
-	selfRetries uint8 // self-connects retried (asynchronous dials)
-	lost        bool  // finish canceled the connect and reported it; ignore its done
+	dl       *dial
+	addrs    addrList
+	firstErr error
+	op       reactor.Op
+	next     int32 // index of the next address; the current one is next-1
+	family   uint8
+	sotype   uint8
+	primary  bool
+	mptcp    bool
+	done     bool
+	inFlight bool  // op holds a connect in progress
+	lost     bool  // finish canceled the connect and reported it; ignore its done
+	retry    bool  // the attempt may be retried on a spurious failure (net's doDialTCPProto)
+	again    bool  // the next attempt retries the current address: not a new attempt
+	retries  uint8 // spurious failures retried for the current address
+}
+
+// ra returns the address being dialed (or last dialed).
+func (r *racer) ra() net.Addr {
+	if r.next == 0 {
+		return nil
+	}
+	return r.addrs[r.next-1]
 }
 
 // monoTime is a point in time as monotonic nanoseconds since the package
@@ -204,20 +242,33 @@ func mono(t time.Time) monoTime { return monoTime(t.Sub(monoEpoch)) }
 // time returns t as a time.Time with a monotonic reading.
 func (t monoTime) time() time.Time { return monoEpoch.Add(time.Duration(t)) }
 
+// monoDeadline returns a deadline as a monoTime, 0 for none.
+func monoDeadline(t time.Time) monoTime {
+	if t.IsZero() {
+		return 0
+	}
+	if m := mono(t); m != 0 {
+		return m
+	}
+	return -1 // the epoch itself: long past, and not "none"
+}
+
+// deadlineTime returns the dial's deadline, zero for none.
+func (dl *dial) deadlineTime() time.Time {
+	if dl.deadline == 0 {
+		return time.Time{}
+	}
+	return dl.deadline.time()
+}
+
 // since returns the time elapsed since t.
 func (t monoTime) since() time.Duration { return time.Duration(mono(time.Now()) - t) }
-
-// typedDial holds the addresses a typed method (DialTCP, ...) was given:
-// its errors name them, however the attempt failed (net's dialTCP, ...).
-type typedDial struct {
-	laddr, raddr net.Addr
-}
 
 // trace returns the httptrace hooks of the dial's context; the typed
 // methods have none, as in net. It is looked up when needed rather than
 // kept: a pending dial's state is kept small.
 func (dl *dial) trace() *httptrace.ClientTrace {
-	if dl.typed != nil {
+	if dl.typed() {
 		return nil
 	}
 	return httptrace.ContextClientTrace(dl.ctx)
@@ -226,8 +277,8 @@ func (dl *dial) trace() *httptrace.ClientTrace {
 // localAddr returns the address to bind: the typed method's, or the
 // Dialer's LocalAddr.
 func (dl *dial) localAddr() net.Addr {
-	if dl.typed != nil {
-		return dl.typed.laddr
+	if dl.typed() {
+		return dl.cold.laddr
 	}
 	return dl.d.LocalAddr
 }
@@ -236,15 +287,18 @@ func (dl *dial) localAddr() net.Addr {
 // naming the Dialer's LocalAddr and the address tried (net's dialSingle),
 // or, for a typed method, the addresses it was given.
 func (dl *dial) wrap(ra net.Addr, err error) error {
-	if dl.typed != nil {
-		return opError(dl.network, dl.typed.laddr, dl.typed.raddr, err)
+	if dl.typed() {
+		return opError(dl.network, dl.cold.laddr, dl.cold.raddr, err)
 	}
 	return opError(dl.network, dl.d.LocalAddr, ra, err)
 }
 
+// typed reports whether the dial is one of the typed methods' (DialTCP, ...).
+func (dl *dial) typed() bool { return dl.cold != nil && dl.cold.typed }
+
 // nracers returns the number of racers: 2 with a Happy Eyeballs fallback.
 func (dl *dial) nracers() int {
-	if dl.fallback != nil {
+	if dl.fallbackRacer() != nil {
 		return 2
 	}
 	return 1
@@ -255,7 +309,7 @@ func (dl *dial) racer(i int) *racer {
 	if i == 0 {
 		return &dl.primary
 	}
-	return dl.fallback
+	return dl.cold.fallback
 }
 
 // setup picks a loop and splits the addresses between the racers.
@@ -279,14 +333,10 @@ func (dl *dial) split(addrs addrList) {
 	if dl.d.dualStack() && dl.network == "tcp" {
 		primaries, fallbacks = addrs.partition(isIPv4)
 	}
-	dl.primary = racer{dl: dl, primary: true, addrs: primaries}
+	mptcp := dl.d.MultipathTCP() && mptcpAvailable()
+	dl.primary = racer{dl: dl, primary: true, addrs: primaries, mptcp: mptcp}
 	if len(fallbacks) > 0 {
-		dl.fallback = &racer{dl: dl, addrs: fallbacks}
-	}
-	for i := range dl.nracers() {
-		r := dl.racer(i)
-		r.doneFn = r.onDone
-		r.mptcp = dl.mptcp && mptcpAvailable()
+		dl.coldState().fallback = &racer{dl: dl, addrs: fallbacks, mptcp: mptcp}
 	}
 }
 
@@ -296,27 +346,28 @@ func (dl *dial) split(addrs addrList) {
 func (dl *dial) runSync() (net.Conn, error) {
 	dl.primary.step()
 	if !dl.finished {
-		dl.wait = make(chan struct{})
+		wait := make(chan struct{})
+		dl.coldState().wait = wait
 		if err := dl.loop.Post(dl.handoff); err != nil {
 			// The reactor closed under us: nothing will watch the
 			// pending connect. Close it and fail as Close would have.
 			for i := range dl.nracers() {
-				if r := dl.racer(i); r.op != nil {
+				if r := dl.racer(i); r.inFlight {
 					r.op.Abort()
-					r.op = nil
+					r.inFlight = false
 				}
 			}
-			return nil, opError(dl.network, dl.localAddr(), dl.primary.ra, reactor.ErrClosed)
+			return nil, opError(dl.network, dl.localAddr(), dl.primary.ra(), reactor.ErrClosed)
 		}
 		// From here on the dial belongs to the loop, which may finish it
 		// at any moment: dl is not touched again until wait is closed.
-		<-dl.wait
+		<-wait
 	}
 	if dl.err != nil {
 		return nil, dl.err
 	}
-	if dl.conn != nil {
-		return dl.conn, nil
+	if dl.cold != nil && dl.cold.conn != nil {
+		return dl.cold.conn, nil
 	}
 	c, err := newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
 	if err != nil {
@@ -338,8 +389,8 @@ func (dl *dial) handoff() {
 		})
 	}
 	for i := range dl.nracers() {
-		if r := dl.racer(i); r.op != nil {
-			r.op.Watch(r.doneFn)
+		if r := dl.racer(i); r.inFlight {
+			r.op.WatchWith(r)
 		}
 	}
 	dl.armFallback()
@@ -347,9 +398,9 @@ func (dl *dial) handoff() {
 
 // armFallback times the fallback racer's head start on the loop. Loop only.
 func (dl *dial) armFallback() {
-	if dl.fallback != nil && !dl.fbStart && !dl.finished && dl.fbTimer == nil {
+	if dl.fallbackRacer() != nil && !dl.fbStart && !dl.finished && dl.cold.fbTimer == nil {
 		wait := dl.d.fallbackDelay() - dl.started.since()
-		dl.fbTimer = dl.loop.AfterFunc(max(wait, 0), dl.startFallback)
+		dl.cold.fbTimer = dl.loop.AfterFunc(max(wait, 0), dl.startFallback)
 	}
 }
 
@@ -360,10 +411,10 @@ func (dl *dial) startFallback() {
 		return
 	}
 	dl.fbStart = true
-	if dl.fbTimer != nil {
-		dl.fbTimer.Stop()
+	if dl.cold.fbTimer != nil {
+		dl.cold.fbTimer.Stop()
 	}
-	dl.fallback.step()
+	dl.cold.fallback.step()
 }
 
 // ctxErr returns the error a new attempt must not start under.
@@ -374,7 +425,7 @@ func (dl *dial) ctxErr() error {
 	if err := dl.ctx.Err(); err != nil {
 		return mapErr(err)
 	}
-	if !dl.deadline.IsZero() && !time.Now().Before(dl.deadline) {
+	if dl.deadline != 0 && dl.deadline.since() >= 0 {
 		return errTimeout
 	}
 	return nil
@@ -387,19 +438,20 @@ func (dl *dial) abort(err error) {
 		return
 	}
 	dl.abortErr = err
-	if dl.fbTimer != nil && !dl.fbStart {
-		dl.fbTimer.Stop()
+	fb := dl.fallbackRacer()
+	if fb != nil && dl.cold.fbTimer != nil && !dl.fbStart {
+		dl.cold.fbTimer.Stop()
 	}
 	for i := range dl.nracers() {
-		if r := dl.racer(i); r.op != nil {
+		if r := dl.racer(i); r.inFlight {
 			r.op.CancelOnLoop(err)
 		}
 	}
-	if dl.fallback != nil && !dl.fbStart {
+	if fb != nil && !dl.fbStart {
 		// As net: the fallback starts at once when the primary fails, sees
 		// the context done, and fails; the primary's error is returned.
 		dl.fbStart = true
-		dl.fallback.step()
+		fb.step()
 	}
 }
 
@@ -417,9 +469,9 @@ func (r *racer) step() {
 			r.fail(dl.wrap(ra, err))
 			return
 		}
-		attemptDeadline := dl.deadline
-		if !dl.deadline.IsZero() {
-			pd, err := partialDeadline(time.Now(), dl.deadline, len(r.addrs)-int(i))
+		attemptDeadline := dl.deadlineTime()
+		if !attemptDeadline.IsZero() {
+			pd, err := partialDeadline(time.Now(), attemptDeadline, len(r.addrs)-int(i))
 			if err != nil {
 				if r.firstErr == nil {
 					r.firstErr = dl.wrap(ra, err)
@@ -448,13 +500,23 @@ func (r *racer) step() {
 // progress; otherwise its outcome has been handled.
 func (r *racer) begin(ra net.Addr, deadline time.Time) (pending bool) {
 	dl := r.dl
-	dl.attempts++
-	r.ra = ra
-	if t := dl.trace(); t != nil && t.ConnectStart != nil {
-		t.ConnectStart(dl.network, ra.String())
+	if r.again {
+		// A retry of the same address (a spurious failure, or MPTCP
+		// falling back to TCP) is part of the same attempt, as in net.
+		r.again = false
+	} else {
+		dl.attempts++
+		r.retries = 0
+		if t := dl.trace(); t != nil && t.ConnectStart != nil {
+			t.ConnectStart(dl.network, ra.String())
+		}
+		dl.emitAttempt(true, r, nil)
 	}
-	dl.emitAttempt(true, r, nil)
-	if err := r.prepare(ra, deadline); err != nil {
+	// The request lives for this call only: the reactor reads it while
+	// starting the connect and keeps nothing of it (RetrySpurious is
+	// never set: the racer retries spurious failures itself).
+	var req reactor.ConnectRequest
+	if err := r.prepare(&req, ra, deadline); err != nil {
 		r.attemptDone(-1, err)
 		return false
 	}
@@ -463,12 +525,13 @@ func (r *racer) begin(ra net.Addr, deadline time.Time) (pending bool) {
 		return false
 	}
 	if dl.onLoop {
-		r.op = dl.loop.ConnectOnLoop(&r.req, r.doneFn)
+		r.inFlight = true
+		dl.loop.ConnectOnLoopOp(&r.op, &req, r)
 		return true
 	}
-	op, fd, err := dl.loop.Start(&r.req)
-	if op != nil {
-		r.op = op
+	pending, fd, err := dl.loop.StartOp(&r.op, &req)
+	if pending {
+		r.inFlight = true
 		return true
 	}
 	r.attemptDone(fd, err)
@@ -502,12 +565,11 @@ func (r *racer) dialRaw(ra net.Addr, deadline time.Time) {
 	if t := dl.trace(); t != nil && t.ConnectDone != nil {
 		t.ConnectDone(dl.network, ra.String(), nil)
 	}
-	dl.conn = c
-	dl.finish(r, -1, nil)
+	dl.finish(r, -1, c, nil)
 }
 
-// prepare fills in the racer's connect request for ra.
-func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
+// prepare fills in the connect request for ra.
+func (r *racer) prepare(req *reactor.ConnectRequest, ra net.Addr, deadline time.Time) error {
 	dl := r.dl
 	laddr, raddr := dialAddrs(dl.network, dl.localAddr(), ra)
 	family, sotype, proto, ipv6only, err := socketParams(dl.network, laddr, raddr)
@@ -528,13 +590,13 @@ func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 	if tcp && r.mptcp {
 		proto = ipprotoMPTCP
 	}
-	r.family, r.sotype = int32(family), int32(sotype)
-	r.req = reactor.ConnectRequest{
+	r.family, r.sotype = uint8(family), uint8(sotype)
+	// net retries self-connects and EADDRNOTAVAIL only for TCP with no
+	// fixed local port.
+	r.retry = tcp && (lsa == nil || localPort(laddr) == 0)
+	*req = reactor.ConnectRequest{
 		Family: family, Type: sotype, Protocol: proto,
 		Remote: rsa, Local: lsa, Deadline: deadline,
-		// net retries self-connects and EADDRNOTAVAIL only for TCP with
-		// no fixed local port.
-		RetrySpurious:      tcp && (lsa == nil || localPort(laddr) == 0),
 		NoSelfConnectCheck: dl.selfCheck,
 	}
 	d := dl.d
@@ -550,7 +612,7 @@ func (r *racer) prepare(ra net.Addr, deadline time.Time) error {
 	ctrlNet := ctrlNetwork(afnet, family)
 	ctrlAddr := ctrlAddress(laddr, raddr)
 	rawNet := afnet
-	r.req.Control = func(fd int) error {
+	req.Control = func(fd int) error {
 		if err := setDefaultSockopts(fd, family, sotype, ipv6only); err != nil {
 			return err
 		}
@@ -588,10 +650,10 @@ func localPort(a net.Addr) int {
 	return 0
 }
 
-// onDone is the reactor's completion callback for the racer's connect.
-// Loop only.
-func (r *racer) onDone(fd int, err error) {
-	r.op = nil
+// ConnectDone is the reactor's completion callback for the racer's
+// connect. Loop only.
+func (r *racer) ConnectDone(fd int, err error) {
+	r.inFlight = false
 	if r.lost {
 		// The dial is over and this attempt was reported as canceled;
 		// a connect that completed in the meantime is not used.
@@ -603,7 +665,7 @@ func (r *racer) onDone(fd int, err error) {
 	}
 	r.attemptDone(fd, err)
 	dl := r.dl
-	if !r.done && !dl.finished && r.op == nil && dl.onLoop {
+	if !r.done && !dl.finished && !r.inFlight && dl.onLoop {
 		r.step()
 	}
 }
@@ -616,55 +678,73 @@ func (r *racer) attemptDone(fd int, err error) {
 			closeFD(fd) // lost the race
 			return
 		}
+		var c net.Conn
 		if dl.async != nil {
 			// An asynchronous dial converts on the loop, here, so that it
 			// can check for a self-connect on the conn's own addresses
 			// (newConn reads them anyway) and retry the address as net
 			// does, instead of paying the reactor's getsockname.
-			c, cerr := newConn(fd, int(r.family), int(r.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
-			if cerr == nil && r.req.RetrySpurious && r.selfRetries < 2 && selfConnected(c) {
-				c.Close()
-				r.selfRetries++
-				r.next-- // the same address again
-				dl.attempts--
-				return
-			}
+			var cerr error
+			c, cerr = newConn(fd, int(r.family), int(r.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
 			if cerr != nil {
 				r.done = true
-				dl.finish(nil, -1, dl.wrap(r.ra, cerr))
+				dl.finish(nil, -1, nil, dl.wrap(r.ra(), cerr))
 				return
 			}
-			dl.conn = c
+			if r.retrySpurious() && selfConnected(c) {
+				c.Close()
+				return
+			}
 			fd = -1
 		}
 		r.done = true
 		if t := dl.trace(); t != nil && t.ConnectDone != nil {
-			t.ConnectDone(dl.network, r.ra.String(), nil)
+			t.ConnectDone(dl.network, r.ra().String(), nil)
 		}
-		dl.finish(r, fd, nil)
+		dl.finish(r, fd, c, nil)
 		return
 	}
 	if errors.Is(err, net.ErrClosed) && dl.abortErr == nil {
 		dl.abortErr = err // the reactor closed: no point trying more
 	}
-	if r.mptcp && !dl.finished && dl.abortErr == nil {
-		// net's dialMPTCP falls back to plain TCP on any error.
-		r.mptcp = false
-		r.next--
-		dl.attempts--
-		return
+	if !dl.finished && dl.abortErr == nil {
+		if errors.Is(err, unix.EADDRNOTAVAIL) && r.retrySpurious() {
+			return
+		}
+		if r.mptcp {
+			// net's dialMPTCP falls back to plain TCP on any error.
+			r.mptcp = false
+			r.retries = 0
+			r.next--
+			r.again = true
+			return
+		}
 	}
 	if isDeadline(err) {
 		err = errTimeout
 	}
-	oerr := dl.wrap(r.ra, err)
+	oerr := dl.wrap(r.ra(), err)
 	if t := dl.trace(); t != nil && t.ConnectDone != nil {
-		t.ConnectDone(dl.network, r.ra.String(), oerr)
+		t.ConnectDone(dl.network, r.ra().String(), oerr)
 	}
 	dl.emitAttempt(false, r, oerr)
 	if r.firstErr == nil {
 		r.firstErr = oerr
 	}
+}
+
+// retrySpurious arranges for the current address to be dialed again after
+// a spurious failure (a self-connect, or EADDRNOTAVAIL), as net's
+// doDialTCPProto does: up to twice, for TCP with no fixed local port. It
+// reports whether it did.
+func (r *racer) retrySpurious() bool {
+	if !r.retry || r.retries >= 2 {
+		return false
+	}
+	r.retries++
+	r.next--
+	r.again = true
+	return true
 }
 
 // isDeadline reports whether err is a timeout: the reactor's
@@ -681,12 +761,12 @@ func (r *racer) fail(err error) {
 	if dl.finished {
 		return
 	}
-	if r.primary && dl.fallback != nil && !dl.fbStart {
+	if fb := dl.fallbackRacer(); r.primary && fb != nil && !dl.fbStart {
 		if dl.onLoop {
 			dl.startFallback()
 		} else {
 			dl.fbStart = true
-			dl.fallback.step()
+			fb.step()
 		}
 		return
 	}
@@ -695,21 +775,23 @@ func (r *racer) fail(err error) {
 			return // the other racer is still going
 		}
 	}
-	dl.finish(nil, -1, dl.primary.firstErr)
+	dl.finish(nil, -1, nil, dl.primary.firstErr)
 }
 
-// finish records the dial's result and stops everything else.
-func (dl *dial) finish(winner *racer, fd int, err error) {
+// finish records the dial's result and stops everything else. The result
+// is a connected fd, a conn (made on the loop for an asynchronous dial, or
+// by net for raw IP), or an error.
+func (dl *dial) finish(winner *racer, fd int, c net.Conn, err error) {
 	dl.finished = true
-	if dl.fbTimer != nil {
-		dl.fbTimer.Stop()
+	if dl.fallbackRacer() != nil && dl.cold.fbTimer != nil {
+		dl.cold.fbTimer.Stop()
 	}
 	for i := range dl.nracers() {
-		if r := dl.racer(i); r.op != nil && r != winner {
+		if r := dl.racer(i); r.inFlight && r != winner {
 			// As net cancels the loser's context. The reactor calls its
 			// done later, after the outcome has been emitted: report the
 			// attempt now, so that every attempt signal comes before the
-			// outcome; onDone then only closes a late success.
+			// outcome; ConnectDone then only closes a late success.
 			r.op.CancelOnLoop(errCanceled)
 			r.lost = true
 			r.attemptDone(-1, errCanceled)
@@ -720,25 +802,29 @@ func (dl *dial) finish(winner *racer, fd int, err error) {
 		// the dial rather than return a connection whose caller has
 		// given up (net's "poisoned connection", go.dev/issue/16523).
 		closeFD(fd)
-		if dl.conn != nil {
-			dl.conn.Close()
-			dl.conn = nil
+		if c != nil {
+			c.Close()
+			c = nil
 		}
 		fd = -1
-		err = dl.wrap(winner.ra, mapErr(dl.ctx.Err()))
+		err = dl.wrap(winner.ra(), mapErr(dl.ctx.Err()))
 	}
 	dl.fd, dl.err, dl.winner = int32(fd), err, winner
-	if dl.wait != nil {
-		close(dl.wait)
-	}
 	if dl.async != nil {
-		dl.async.complete(dl)
+		dl.async.complete(dl, c)
+		return
+	}
+	if c != nil {
+		dl.coldState().conn = c
+	}
+	if dl.cold != nil && dl.cold.wait != nil {
+		close(dl.cold.wait) // the waiting caller owns dl from here
 	}
 }
 
 func (dl *dial) winnerAddr() net.Addr {
 	if dl.winner != nil {
-		return dl.winner.ra
+		return dl.winner.ra()
 	}
 	return nil
 }
@@ -815,8 +901,8 @@ func (d *Dialer) dialTyped(ctx context.Context, network string, laddr, raddr net
 	defer cancel()
 	dl := &dial{
 		d: d, ctx: ctx, network: network, address: addrString(ra),
-		deadline: deadline, started: mono(start), mptcp: d.MultipathTCP(),
-		typed: &typedDial{laddr: la, raddr: ra},
+		deadline: monoDeadline(deadline), started: mono(start),
+		cold: &dialCold{typed: true, laddr: la, raddr: ra},
 	}
 	if err := dl.setup(addrList{ra}); err != nil {
 		return nil, err
@@ -841,7 +927,7 @@ func (dl *dial) emitAttempt(started bool, r *racer, err error) {
 	if s == nil && dl.async == nil {
 		return
 	}
-	a := &Attempt{Network: dl.network, Addr: r.ra, Primary: r.primary, Err: err, Dial: dl.async}
+	a := &Attempt{Network: dl.network, Addr: r.ra(), Primary: r.primary, Err: err, Dial: dl.async}
 	e := dl.emitter()
 	pick := func(s *Signals) *signals.Signal[*Attempt] {
 		if started {

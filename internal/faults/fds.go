@@ -2,6 +2,7 @@ package faults
 
 import (
 	"testing"
+	"time"
 )
 
 // FDCount returns the number of file descriptors open in the test process
@@ -39,4 +40,20 @@ func CheckFDs(t testing.TB) {
 // without /proc/self/fd it returns m unchanged.
 func CheckFDsMain(m TestingM) TestingM {
 	return checkFDsMain(m)
+}
+
+// FDCountAtMost returns the number of open file descriptors once it is at
+// most n, or after a second if it never is. A test whose in-process server
+// closes accepted connections on its own goroutine uses it: that close may
+// come just after the client side is done.
+func FDCountAtMost(t testing.TB, n int) int {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		c := fdCount(t)
+		if c <= n || time.Now().After(deadline) {
+			return c
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
