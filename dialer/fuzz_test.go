@@ -245,6 +245,7 @@ func FuzzSockaddr(f *testing.F) {
 		{kUnix, nil, 0, "", "/tmp/sigdial-fuzz.sock", false}, {kUnix, nil, 1, "", "@abstract", false},
 		{kUnix, nil, 2, "", "", false}, {kUnix, nil, 0, "", "", false}, {kUnix, nil, 0, "", long, false},
 		{kUnix, nil, 0, "", long[:107], false}, {kUnix, nil, 0, "", long[:108], false}, {kUnix, nil, 0, "", "@" + long[:107], false},
+		{kUnix, nil, 1, "", "\x00" + long[:107], false}, {kUnix, nil, 2, "", "@" + long[:108], false},
 		{kUnix, nil, 1, "", "\x00", false}, {kUnix | 4, nil, 2, "", "rel/path", false},
 	} {
 		f.Add(s.kind, s.ip, s.port, s.zone, s.name, s.v6)
@@ -333,9 +334,17 @@ func FuzzSockaddr(f *testing.F) {
 			_, nerr = theirs.DialUnix(ctx, ua.Net, nil, ua)
 			_, oerr = ours.DialUnix(ctx, ua.Net, nil, ua)
 			mustFail(t, what, nerr, oerr)
-			if fullAbstract(ua.Name) && os.Getenv("SIGDIAL_KNOWN_BUGS") == "" {
-				return // TestUnixFullLengthAbstract
-			}
+			sameError(t, what, nerr, oerr)
+
+			// As the local address, to a remote one that is never
+			// reached: bind(2) fails on the O_PATH descriptor, or the
+			// name does not fit, or (an empty name, nothing to bind)
+			// connect(2) fails.
+			other := &net.UnixAddr{Name: "@sigdial-fuzz-peer", Net: ua.Net}
+			what = fmt.Sprintf("DialUnix(%q) from %q", ua.Net, ua.Name)
+			_, nerr = theirs.DialUnix(ctx, ua.Net, ua, other)
+			_, oerr = ours.DialUnix(ctx, ua.Net, ua, other)
+			mustFail(t, what, nerr, oerr)
 			sameError(t, what, nerr, oerr)
 		}
 	})
@@ -348,41 +357,151 @@ func mustFail(t *testing.T, what string, nerr, oerr error) {
 	}
 }
 
-// fullAbstract reports whether name is an abstract unix socket name that
-// fills sun_path (108 bytes on Linux, the leading '@' or NUL included).
-func fullAbstract(name string) bool {
-	return len(name) == len(unix.RawSockaddrUnix{}.Path) && (name[0] == '@' || name[0] == 0)
+// fullAbstractName returns an abstract unix socket name that fills all 108
+// bytes of sun_path (the leading '@' included), unique to this process and
+// tag.
+func fullAbstractName(tag string) string {
+	name := "@sigdial-" + strconv.Itoa(os.Getpid()) + "-" + tag + "-"
+	return name + strings.Repeat("x", len(unix.RawSockaddrUnix{}.Path)-len(name))
 }
 
-// TestUnixFullLengthAbstract shows a known difference from net.Dialer,
-// found by FuzzSockaddr: an abstract unix address whose name fills all 108
-// bytes of sun_path. The standard library's syscall package accepts it (Go
-// issue 21965); golang.org/x/sys/unix, whose Sockaddr the reactor passes
-// to connect(2), rejects any name of 108 bytes with EINVAL before the
-// system call. So net.Dialer connects where this package fails with
-// "connect: invalid argument". It runs only with SIGDIAL_KNOWN_BUGS=1.
+// TestUnixFullLengthAbstract dials an abstract unix address whose name
+// fills all 108 bytes of sun_path, a difference from net.Dialer that
+// FuzzSockaddr found. The standard library's syscall package accepts such
+// a name (Go issue 21965); golang.org/x/sys/unix rejects any name of 108
+// bytes with EINVAL before the system call, so the reactor's default
+// connect and bind hooks pass this case to syscall (internal/hook). Both
+// spellings of the name ('@' and a leading NUL) are dialed, by net.Dialer
+// and by this package, and a refused connect must fail as net's does.
 func TestUnixFullLengthAbstract(t *testing.T) {
-	if os.Getenv("SIGDIAL_KNOWN_BUGS") == "" {
-		t.Skip("known difference from net (x/sys/unix rejects 108-byte abstract names); SIGDIAL_KNOWN_BUGS=1 runs it")
-	}
-	name := "@sigdial-" + strconv.Itoa(os.Getpid()) + "-"
-	name += strings.Repeat("x", len(unix.RawSockaddrUnix{}.Path)-len(name))
+	name := fullAbstractName("connect")
 	ln, err := net.Listen("unix", name)
 	if err != nil {
 		t.Skipf("listen on a 108-byte abstract name: %v", err)
 	}
 	defer ln.Close()
-	c, err := new(net.Dialer).Dial("unix", name)
-	if err != nil {
-		t.Fatalf("net.Dialer: %v", err)
-	}
-	c.Close()
 	d := &Dialer{Reactor: errnoReactor(t)}
-	c, err = d.Dial("unix", name)
-	if err != nil {
-		t.Fatalf("Dialer: %v, net.Dialer connected", err)
+	for _, addr := range []string{name, "\x00" + name[1:]} {
+		nc, err := new(net.Dialer).Dial("unix", addr)
+		if err != nil {
+			t.Fatalf("net.Dialer.Dial(%q): %v", addr, err)
+		}
+		nc.Close()
+		c, err := d.Dial("unix", addr)
+		if err != nil {
+			t.Fatalf("Dial(%q): %v, net.Dialer connected", addr, err)
+		}
+		if n, o := addrShape(nc.RemoteAddr()), addrShape(c.RemoteAddr()); n != o {
+			t.Errorf("Dial(%q): RemoteAddr %s, net's %s", addr, o, n)
+		}
+		c.Close()
 	}
-	c.Close()
+
+	ln.Close()
+	what := fmt.Sprintf("Dial(%q) with no listener", name)
+	_, nerr := new(net.Dialer).Dial("unix", name)
+	_, oerr := d.Dial("unix", name)
+	if nerr == nil || oerr == nil {
+		t.Fatalf("%s connected: net %v, ours %v", what, nerr, oerr)
+	}
+	sameError(t, what, nerr, oerr)
+}
+
+// TestUnixFullLengthAbstractLocalAddr binds a dial to an abstract unix
+// address whose name fills all 108 bytes of sun_path (the case of
+// TestUnixFullLengthAbstract, for bind(2)), as net.Dialer does: the peer
+// sees the name, and binding a name in use fails as net's bind does.
+func TestUnixFullLengthAbstractLocalAddr(t *testing.T) {
+	r := errnoReactor(t)
+	for _, network := range []string{"unix", "unixgram", "unixpacket"} {
+		t.Run(network, func(t *testing.T) {
+			peer := &net.UnixAddr{Name: "@sigdial-" + strconv.Itoa(os.Getpid()) + "-" + network + "-peer", Net: network}
+			var accept func() (net.Addr, error)
+			if network == "unixgram" {
+				pc, err := net.ListenUnixgram(network, peer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer pc.Close()
+				accept = func() (net.Addr, error) {
+					pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+					_, from, err := pc.ReadFrom(make([]byte, 1))
+					return from, err
+				}
+			} else {
+				ln, err := net.ListenUnix(network, peer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				accept = func() (net.Addr, error) {
+					ln.SetDeadline(time.Now().Add(10 * time.Second))
+					c, err := ln.Accept()
+					if err != nil {
+						return nil, err
+					}
+					defer c.Close()
+					return c.RemoteAddr(), nil
+				}
+			}
+			for _, side := range []string{"net", "ours"} {
+				local := &net.UnixAddr{Name: fullAbstractName(network + "-" + side), Net: network}
+				var c net.Conn
+				var err error
+				if side == "net" {
+					c, err = (&net.Dialer{LocalAddr: local}).Dial(network, peer.Name)
+				} else {
+					c, err = (&Dialer{Reactor: r, LocalAddr: local}).Dial(network, peer.Name)
+				}
+				if err != nil {
+					if side == "net" {
+						t.Skipf("net.Dialer from a 108-byte abstract name: %v", err)
+					}
+					t.Fatalf("Dial from %q: %v, net.Dialer connected", local.Name, err)
+				}
+				defer c.Close()
+				if got := c.LocalAddr(); addrShape(got) != addrShape(local) {
+					t.Errorf("%s: LocalAddr %s, want %s", side, addrShape(got), addrShape(local))
+				}
+				if _, err := c.Write([]byte{1}); err != nil {
+					t.Fatalf("%s: Write: %v", side, err)
+				}
+				from, err := accept()
+				if err != nil {
+					t.Fatalf("%s: at the peer: %v", side, err)
+				}
+				if from == nil || from.String() != local.Name {
+					t.Errorf("%s: the peer sees %v, want %q", side, from, local.Name)
+				}
+			}
+
+			// A name in use: bind(2) fails with EADDRINUSE. The holder
+			// has the dial's socket type: Linux lets a socket of
+			// another type bind an abstract name already in use.
+			busy := &net.UnixAddr{Name: fullAbstractName(network + "-busy"), Net: network}
+			sotype := map[string]int{"unix": unix.SOCK_STREAM, "unixgram": unix.SOCK_DGRAM, "unixpacket": unix.SOCK_SEQPACKET}[network]
+			s, err := unix.Socket(unix.AF_UNIX, sotype|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(s)
+			if err := syscall.Bind(s, &syscall.SockaddrUnix{Name: busy.Name}); err != nil {
+				t.Fatal(err)
+			}
+			what := fmt.Sprintf("Dial(%q, %q) from %q, in use", network, peer.Name, busy.Name)
+			nc, nerr := (&net.Dialer{LocalAddr: busy}).Dial(network, peer.Name)
+			oc, oerr := (&Dialer{Reactor: r, LocalAddr: busy}).Dial(network, peer.Name)
+			for _, c := range []net.Conn{nc, oc} {
+				if c != nil {
+					c.Close()
+				}
+			}
+			if nerr == nil || oerr == nil {
+				t.Fatalf("%s connected: net %v, ours %v", what, nerr, oerr)
+			}
+			sameError(t, what, nerr, oerr)
+		})
+	}
 }
 
 // roundTrip converts a to a socket address of family and back, and checks

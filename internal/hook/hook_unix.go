@@ -18,10 +18,12 @@ var (
 	// Socket creates a socket. The type already carries SOCK_NONBLOCK and
 	// SOCK_CLOEXEC where the platform has them.
 	Socket = unix.Socket
-	// Connect starts a connect.
-	Connect = unix.Connect
-	// Bind binds a local address.
-	Bind = unix.Bind
+	// Connect starts a connect. It is unix.Connect, except that on Linux
+	// it also accepts an abstract unix socket name of 108 bytes, as
+	// syscall.Connect and net do (sockaddr_linux.go).
+	Connect = connect
+	// Bind binds a local address; unix.Bind, with the same exception.
+	Bind = bind
 	// GetsockoptInt reads an integer socket option (SO_ERROR).
 	GetsockoptInt = unix.GetsockoptInt
 	// Getpeername confirms that a socket is connected.

@@ -1,0 +1,115 @@
+//go:build linux
+
+package hook
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+const sunPath = len(unix.RawSockaddrUnix{}.Path) // 108
+
+// fullName returns an abstract name of n bytes, unique to this process and
+// lead, starting with lead ('@' or NUL; both stand for the same name).
+func fullName(lead byte, n int) string {
+	s := string(lead) + "sigdial-hook-" + strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(int(lead)) + "-"
+	return s + strings.Repeat("x", n-len(s))
+}
+
+func TestFullAbstract(t *testing.T) {
+	for _, tc := range []struct {
+		sa   unix.Sockaddr
+		want bool
+	}{
+		{&unix.SockaddrUnix{Name: fullName('@', sunPath)}, true},
+		{&unix.SockaddrUnix{Name: fullName(0, sunPath)}, true},
+		{&unix.SockaddrUnix{Name: fullName('@', sunPath-1)}, false},
+		{&unix.SockaddrUnix{Name: fullName('@', sunPath+1)}, false},
+		{&unix.SockaddrUnix{Name: "/" + strings.Repeat("x", sunPath-1)}, false},
+		{&unix.SockaddrUnix{Name: ""}, false},
+		{&unix.SockaddrInet4{Port: 9}, false},
+		{nil, false},
+	} {
+		name, ok := fullAbstract(tc.sa)
+		if ok != tc.want {
+			t.Errorf("fullAbstract(%#v) = %v, want %v", tc.sa, ok, tc.want)
+		}
+		if ok && name != tc.sa.(*unix.SockaddrUnix).Name {
+			t.Errorf("fullAbstract(%#v) = %q", tc.sa, name)
+		}
+	}
+}
+
+func unixSocket(t *testing.T) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// TestConnectBindFullAbstract binds, listens on and connects to an abstract
+// name of 108 bytes, which unix.Bind and unix.Connect refuse with EINVAL.
+func TestConnectBindFullAbstract(t *testing.T) {
+	for _, lead := range []byte{'@', 0} {
+		name := fullName(lead, sunPath)
+		want := "@" + name[1:] // how getsockname reports an abstract name
+		ln := unixSocket(t)
+		if err := Bind(ln, &unix.SockaddrUnix{Name: name}); err != nil {
+			t.Fatalf("Bind(%q): %v", name, err)
+		}
+		if err := unix.Listen(ln, 1); err != nil {
+			t.Fatal(err)
+		}
+		if sa, err := unix.Getsockname(ln); err != nil {
+			t.Fatal(err)
+		} else if got := sa.(*unix.SockaddrUnix).Name; got != want {
+			t.Fatalf("listener's name %q, want %q", got, want)
+		}
+		c := unixSocket(t)
+		if err := Connect(c, &unix.SockaddrUnix{Name: name}); err != nil {
+			t.Fatalf("Connect(%q): %v", name, err)
+		}
+		if sa, err := unix.Getpeername(c); err != nil {
+			t.Fatal(err)
+		} else if got := sa.(*unix.SockaddrUnix).Name; got != want {
+			t.Fatalf("peer name %q, want %q", got, want)
+		}
+		// A second bind of the name fails in the kernel, with the errno
+		// unix.Bind would return.
+		if err := Bind(unixSocket(t), &unix.SockaddrUnix{Name: name}); err != unix.EADDRINUSE {
+			t.Errorf("second Bind(%q): %v, want EADDRINUSE", name, err)
+		}
+	}
+}
+
+// TestConnectBindOther checks that every other address still goes to
+// unix.Connect and unix.Bind: the same errors for names that do not fit,
+// and for a full-length name on a bad descriptor the kernel's EBADF.
+func TestConnectBindOther(t *testing.T) {
+	for _, name := range []string{
+		fullName('@', sunPath+1),
+		"/" + strings.Repeat("x", sunPath-1),
+	} {
+		sa := &unix.SockaddrUnix{Name: name}
+		if err := Connect(unixSocket(t), sa); err != unix.EINVAL {
+			t.Errorf("Connect(%q): %v, want EINVAL", name, err)
+		}
+		if err := Bind(unixSocket(t), sa); err != unix.EINVAL {
+			t.Errorf("Bind(%q): %v, want EINVAL", name, err)
+		}
+	}
+	sa := &unix.SockaddrUnix{Name: fullName('@', sunPath)}
+	if err := Connect(-1, sa); err != unix.EBADF {
+		t.Errorf("Connect(-1, full-length abstract): %v, want EBADF", err)
+	}
+	if err := Bind(-1, sa); err != unix.EBADF {
+		t.Errorf("Bind(-1, full-length abstract): %v, want EBADF", err)
+	}
+}

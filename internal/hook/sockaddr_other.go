@@ -1,0 +1,12 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package hook
+
+import "golang.org/x/sys/unix"
+
+// These platforms have no abstract unix socket names; x/sys/unix and
+// syscall accept the same addresses.
+var (
+	connect = unix.Connect
+	bind    = unix.Bind
+)
