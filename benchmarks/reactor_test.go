@@ -244,34 +244,49 @@ func BenchmarkPendingMemory(b *testing.B) {
 		wg.Wait()
 		b.ReportMetric(per, "B/pending")
 	})
-	b.Run("impl=sigdial-async", func(b *testing.B) {
-		ap, stop := blackhole(b)
-		defer stop()
-		r, err := reactor.New()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		d := &dialer.Dialer{Reactor: r}
-		a := ap.String()
-		xs := make([]*dialer.AsyncDial, k) // allocated before the measurement
-		base := liveBytes()
-		for i := range xs {
-			xs[i] = d.NewAsyncDial("tcp4", a)
-			if err := xs[i].Start(context.Background()); err != nil {
+	// sigdial-async: context.Background, no time limit. -ctx: one
+	// cancelable context shared by all dials (a server's lifetime context),
+	// which each dial watches. -timeout: Dialer.Timeout, a loop timer per
+	// dial.
+	for _, v := range []string{"", "-ctx", "-timeout"} {
+		b.Run("impl=sigdial-async"+v, func(b *testing.B) {
+			ap, stop := blackhole(b)
+			defer stop()
+			r, err := reactor.New()
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-		waitSynSent(b, ap.Port(), k)
-		per := float64(liveBytes()-base) / k
-		for _, x := range xs {
-			x.Cancel()
-		}
-		for _, x := range xs {
-			<-x.Done()
-		}
-		b.ReportMetric(per, "B/pending")
-	})
+			defer r.Close()
+			d := &dialer.Dialer{Reactor: r}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			switch v {
+			case "":
+				ctx = context.Background()
+			case "-timeout":
+				ctx = context.Background()
+				d.Timeout = time.Minute
+			}
+			a := ap.String()
+			xs := make([]*dialer.AsyncDial, k) // allocated before the measurement
+			base := liveBytes()
+			for i := range xs {
+				xs[i] = d.NewAsyncDial("tcp4", a)
+				if err := xs[i].Start(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			waitSynSent(b, ap.Port(), k)
+			per := float64(liveBytes()-base) / k
+			for _, x := range xs {
+				x.Cancel()
+			}
+			for _, x := range xs {
+				<-x.Done()
+			}
+			b.ReportMetric(per, "B/pending")
+		})
+	}
 	// reactor: each connect has its own request, as a caller that keeps
 	// one per connect would. reactor-own: one request for all of them
 	// (they are started from this goroutine, and with no retries and no
