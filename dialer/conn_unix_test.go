@@ -3,6 +3,7 @@
 package dialer
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -429,4 +430,50 @@ func BenchmarkNewConn(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+// TestDialUnixgramNoRemote dials unixgram with a local address and no
+// remote one, which net.Dialer.DialUnix allows: the socket is bound, not
+// connected, and can send with WriteTo. Both dialers must agree.
+func TestDialUnixgramNoRemote(t *testing.T) {
+	dir := t.TempDir()
+	peer, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: dir + "/peer", Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	for _, side := range []string{"net", "ours"} {
+		t.Run(side, func(t *testing.T) {
+			local := &net.UnixAddr{Name: dir + "/" + side, Net: "unixgram"}
+			var c *net.UnixConn
+			var err error
+			if side == "net" {
+				c, err = new(net.Dialer).DialUnix(context.Background(), "unixgram", local, nil)
+			} else {
+				c, err = (&Dialer{Reactor: newTestReactor(t)}).DialUnix(context.Background(), "unixgram", local, nil)
+			}
+			if err != nil {
+				t.Fatalf("DialUnix: %v", err)
+			}
+			defer c.Close()
+			if c.RemoteAddr() != nil {
+				t.Errorf("RemoteAddr = %v, want nil", c.RemoteAddr())
+			}
+			if la, ok := c.LocalAddr().(*net.UnixAddr); !ok || la.Name != local.Name {
+				t.Errorf("LocalAddr = %v, want %v", c.LocalAddr(), local)
+			}
+			if _, err := c.WriteTo([]byte(side), peer.LocalAddr()); err != nil {
+				t.Fatalf("WriteTo: %v", err)
+			}
+			peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+			buf := make([]byte, 16)
+			n, from, err := peer.ReadFrom(buf)
+			if err != nil || string(buf[:n]) != side {
+				t.Fatalf("peer read %q, %v", buf[:n], err)
+			}
+			if fa, ok := from.(*net.UnixAddr); !ok || fa.Name != local.Name {
+				t.Errorf("peer saw the datagram from %v, want %v", from, local)
+			}
+		})
+	}
 }

@@ -24,7 +24,9 @@ type ConnectRequest struct {
 
 	// Remote is the address to connect to. Remote and Local must not be
 	// used by another connect at the same time: x/sys/unix writes into a
-	// Sockaddr while converting it.
+	// Sockaddr while converting it. A nil Remote makes (and binds) the
+	// socket without connecting it, and completes at once: net does so for
+	// a unixgram dial with no remote address.
 	Remote unix.Sockaddr
 
 	// Local, if not nil, is bound before the connect.
@@ -465,6 +467,9 @@ func connectOnce(req *ConnectRequest) (fd int, err error, pending bool) {
 			closeFD(fd)
 			return -1, os.NewSyscallError("bind", err), false
 		}
+	}
+	if req.Remote == nil {
+		return fd, nil, false
 	}
 	connect := hook.Connect
 	switch err = connect(fd, req.Remote); err {
