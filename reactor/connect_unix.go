@@ -81,10 +81,8 @@ func (f CompleterFunc) ConnectDone(fd int, err error) { f(fd, err) }
 // may be used again once its Completer has been called. An Op must not be
 // copied once used.
 type Op struct {
-	timer Timer           // the deadline, if any; timer.l is the op's loop
-	req   *ConnectRequest // a copy of the request, kept only to retry (RetrySpurious)
-	done  Completer
-	err   error // result, once state is opDone
+	timer Timer     // the deadline, if any; timer.l is the op's loop
+	done  Completer // a *retrier while the connect may be retried
 	fd    int32
 	state uint8
 	tries uint8 // spurious-failure retries made on the loop
@@ -93,27 +91,58 @@ type Op struct {
 
 const (
 	opIdle    uint8 = iota // not started: a zero Op, or one being set up
-	opQueued               // started on another goroutine, registration posted
+	opStarted              // Start or StartOp left it in progress; not watched yet
+	opQueued               // on its way to the poller, or between retries
 	opPending              // registered with the poller
 	opDone                 // completed; done called or about to be
 )
+
+// A retrier is the Completer of an Op whose request asks for retries
+// (RetrySpurious): it keeps the copy of the request that a retry needs, so
+// that other Ops carry no request at all.
+type retrier struct {
+	req  ConnectRequest
+	done Completer // the caller's, once known
+}
+
+func (r *retrier) ConnectDone(fd int, err error) { r.done.ConnectDone(fd, err) }
 
 // init readies op for a connect of req on l. The request is read now and,
 // only when it asks for retries, copied: a caller may reuse or discard its
 // ConnectRequest once the call that started the connect has returned.
 func (op *Op) init(l *Loop, req *ConnectRequest) {
 	op.timer = Timer{l: l, op: op}
-	op.req = nil
+	op.done = nil
 	if req.RetrySpurious {
-		cp := *req
-		op.req = &cp
+		op.done = &retrier{req: *req}
 	}
 	op.dl = !req.Deadline.IsZero()
 	if op.dl {
 		op.timer.when = int64(req.Deadline.Sub(l.epoch))
 	}
-	op.done, op.err, op.fd, op.state, op.tries = nil, nil, -1, opIdle, 0
+	op.fd, op.state, op.tries = -1, opIdle, 0
 }
+
+// setDone sets the Completer the connect's outcome goes to.
+func (op *Op) setDone(c Completer) {
+	if r, ok := op.done.(*retrier); ok {
+		r.done = c
+		return
+	}
+	op.done = c
+}
+
+// retryRequest returns the request to retry with, or nil.
+func (op *Op) retryRequest() *ConnectRequest {
+	if r, ok := op.done.(*retrier); ok {
+		return &r.req
+	}
+	return nil
+}
+
+// inProgress reports whether the op holds a connect that Cancel may end:
+// started and handed to the loop, and not completed.
+func (op *Op) inProgress() bool { return op.state == opQueued || op.state == opPending }
 
 func (op *Op) loop() *Loop { return op.timer.l }
 
@@ -147,8 +176,9 @@ func (l *Loop) Connect(req *ConnectRequest, done func(fd int, err error)) (*Op, 
 	}
 	op = &Op{}
 	op.init(l, req)
-	op.done, op.fd, op.err, op.state = CompleterFunc(done), int32(fd), err, opDone
-	if perr := l.Post(func() { l.callDone(op) }); perr != nil {
+	op.setDone(CompleterFunc(done))
+	op.fd, op.state = int32(fd), opDone
+	if perr := l.Post(func() { l.callDone(completion{op, fd, err}) }); perr != nil {
 		if fd >= 0 {
 			closeFD(fd)
 		}
@@ -185,7 +215,7 @@ func (l *Loop) StartOp(op *Op, req *ConnectRequest) (pending bool, fd int, err e
 		return false, fd, err
 	}
 	op.init(l, req)
-	op.fd, op.state = int32(fd), opQueued
+	op.fd, op.state = int32(fd), opStarted
 	return true, -1, nil
 }
 
@@ -213,14 +243,15 @@ func (op *Op) Watch(done func(fd int, err error)) {
 // WatchWith is Watch with a Completer in place of a done function. Loop
 // only.
 func (op *Op) WatchWith(c Completer) {
-	op.done = c
+	op.setDone(c)
+	op.state = opQueued
 	op.loop().register(op)
 }
 
 // Abort closes the socket of an Op that Start returned and that was not
 // handed to Watch. It may be called from any goroutine.
 func (op *Op) Abort() {
-	if op.state == opQueued && op.done == nil {
+	if op.state == opStarted {
 		closeFD(int(op.fd))
 		op.fd = -1
 		op.state = opDone
@@ -233,7 +264,7 @@ func (op *Op) CancelOnLoop(err error) {
 	if err == nil {
 		panic("sigdial/reactor: Cancel with a nil error")
 	}
-	if op.state != opDone && op.state != opIdle {
+	if op.inProgress() {
 		op.loop().complete(op, err)
 	}
 }
@@ -252,7 +283,8 @@ func (l *Loop) ConnectOnLoop(req *ConnectRequest, done func(fd int, err error)) 
 // and a Completer. Loop only.
 func (l *Loop) ConnectOnLoopOp(op *Op, req *ConnectRequest, c Completer) {
 	op.init(l, req)
-	op.done, op.state = c, opQueued
+	op.setDone(c)
+	op.state = opQueued
 	if l.closed.Load() {
 		l.complete(op, ErrClosed)
 		return
@@ -279,7 +311,7 @@ func (op *Op) Cancel(err error) {
 	}
 	l := op.loop()
 	_ = l.Post(func() {
-		if op.state != opDone && op.state != opIdle {
+		if op.inProgress() {
 			l.complete(op, err)
 		}
 	})
@@ -364,15 +396,15 @@ func (l *Loop) complete(op *Op, err error) {
 		op.state = opQueued
 	}
 	op.dl = false
-	if op.req != nil && op.tries < 2 && !l.closed.Load() && spurious(int(op.fd), op.req, err) {
+	if req := op.retryRequest(); req != nil && op.tries < 2 && !l.closed.Load() && spurious(int(op.fd), req, err) {
 		op.tries++
 		if err == nil {
 			closeFD(int(op.fd))
 		}
-		fd, err, pending := connectOnce(op.req)
+		fd, err, pending := connectOnce(req)
 		op.fd = int32(fd)
 		if pending {
-			if d := op.req.Deadline; !d.IsZero() {
+			if d := req.Deadline; !d.IsZero() {
 				op.dl, op.timer.when = true, int64(d.Sub(l.epoch))
 			}
 			l.register(op)
@@ -385,32 +417,38 @@ func (l *Loop) complete(op *Op, err error) {
 		closeFD(int(op.fd))
 		op.fd = -1
 	}
-	op.err = err
 	op.state = opDone
-	l.deferred = append(l.deferred, op)
+	l.deferred = append(l.deferred, completion{op, int(op.fd), err})
+}
+
+// A completion is an Op's outcome waiting for its Completer to be called.
+type completion struct {
+	op  *Op
+	fd  int
+	err error
 }
 
 // runDeferred calls done for every completed op. It runs after each event,
 // task and timer, so done never runs inside the call that completed it.
 func (l *Loop) runDeferred() {
 	for len(l.deferred) > 0 {
-		ops := l.deferred
+		cs := l.deferred
 		l.deferred = nil
-		for _, op := range ops {
-			l.callDone(op)
+		for _, c := range cs {
+			l.callDone(c)
 		}
 	}
 }
 
 // callDone calls op.done, reporting a panic instead of letting it end the
 // loop. A panicking done still owns the fd it was given.
-func (l *Loop) callDone(op *Op) {
+func (l *Loop) callDone(c completion) {
 	defer func() {
 		if v := recover(); v != nil {
 			report(l.onPanic, v)
 		}
 	}()
-	op.done.ConnectDone(int(op.fd), op.err)
+	c.op.done.ConnectDone(c.fd, c.err)
 }
 
 // failAll ends every pending connect with err, on the loop goroutine, after
@@ -426,9 +464,8 @@ func (l *Loop) failAll(err error) {
 		op.timer.Stop()
 		closeFD(int(op.fd))
 		op.fd = -1
-		op.err = err
 		op.state = opDone
-		l.deferred = append(l.deferred, op)
+		l.deferred = append(l.deferred, completion{op, -1, err})
 	}
 	l.runDeferred()
 }

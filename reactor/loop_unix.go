@@ -38,10 +38,10 @@ type Loop struct {
 	stopFn queue.Func    // returns errorx.ErrEngineShutdown
 
 	// Loop-goroutine state: no locks.
-	spare    []func() // the previous batch's backing array
-	ops      []*Op    // pending connects, indexed by fd
-	pending  int      // number of non-nil entries in ops
-	deferred []*Op    // connects that completed inside the call that started them
+	spare    []func()     // the previous batch's backing array
+	ops      []*Op        // pending connects, indexed by fd
+	pending  int          // number of non-nil entries in ops
+	deferred []completion // connects that completed, waiting for their Completer
 	timers   timerHeap
 	timerSeq uint32
 	epoch    time.Time   // monotonic zero for timer deadlines
