@@ -3,7 +3,6 @@ package dialer
 import (
 	"errors"
 	"net"
-	"sync"
 	"sync/atomic"
 
 	"github.com/sigdial/sigdial/reactor"
@@ -41,21 +40,28 @@ import (
 type AsyncDial struct {
 	Signals
 
-	state asyncState    // the dial in progress, kept inline: one allocation per dial
-	flags atomic.Uint32 // asyncStarted, asyncCanceled, asyncPublished
-
-	mu      sync.Mutex    // guards done, fin and outcome
-	fin     bool          // the dial has finished
-	outcome Outcome       // set before fin; the error is kept in state
-	done    chan struct{} // made on first use by Done
+	state asyncState                    // the dial in progress, kept inline: one allocation per dial
+	done  atomic.Pointer[chan struct{}] // made on first use by Done; closedDone once finished
 }
 
-// AsyncDial.flags.
+// The AsyncDial's flags (asyncState.flags): what has happened to it, and,
+// once finished, its Outcome in the bits from outcomeShift.
 const (
 	asyncStarted   = 1 << iota // Start was called
 	asyncCanceled              // Cancel was called
 	asyncPublished             // Start has set up what Cancel and Loop read
+	asyncFinished              // the outcome and error are set
+
+	outcomeShift = 8
 )
+
+// closedDone is what Done returns for a dial that finished before Done was
+// first called.
+var closedDone = func() *chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return &c
+}()
 
 // ErrStarted is returned by a second call of AsyncDial.Start.
 var ErrStarted = errors.New("sigdial/dialer: dial already started")
@@ -73,7 +79,7 @@ func (d *Dialer) NewAsyncDial(network, address string) *AsyncDial {
 // reactor it is a placeholder with no methods. (Slots connected with an executor run there instead: connect
 // them with signals.On(r.Loop(i)) to pick a loop of the Dialer's reactor.)
 func (x *AsyncDial) Loop() *reactor.Loop {
-	if x.flags.Load()&asyncPublished == 0 {
+	if x.state.flags().Load()&asyncPublished == 0 {
 		return nil
 	}
 	return x.state.loop()
@@ -89,32 +95,29 @@ func (x *AsyncDial) Address() string { return x.state.address() }
 // the Finished signal was emitted on the dial's own Signals and then on the
 // Dialer's. Queued slots may still be waiting on their executors.
 func (x *AsyncDial) Done() <-chan struct{} {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.done == nil {
-		// Made on demand: a pending dial that nobody waits on does not
-		// carry a channel.
-		x.done = make(chan struct{})
-		if x.fin {
-			close(x.done)
-		}
+	if p := x.done.Load(); p != nil {
+		return *p
 	}
-	return x.done
+	// Made on demand: a pending dial that nobody waits on does not carry a
+	// channel. If the dial finishes meanwhile, finishDial either finds
+	// this channel and closes it, or has put closedDone in its place.
+	ch := make(chan struct{})
+	if x.done.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *x.done.Load()
 }
 
 // finished reports whether the dial has finished.
-func (x *AsyncDial) finished() bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.fin
-}
+func (x *AsyncDial) finished() bool { return x.state.flags().Load()&asyncFinished != 0 }
 
 // Outcome returns how the dial ended; it is zero until Done is closed.
 func (x *AsyncDial) Outcome() Outcome {
-	if !x.finished() {
+	f := x.state.flags().Load()
+	if f&asyncFinished == 0 {
 		return 0
 	}
-	return x.outcome
+	return Outcome(f >> outcomeShift)
 }
 
 // Err returns the dial's error, as the blocking API would have returned it,
@@ -132,11 +135,11 @@ func (x *AsyncDial) Err() error {
 // called from any goroutine, any number of times, also before Start.
 func (x *AsyncDial) Cancel() {
 	for {
-		f := x.flags.Load()
+		f := x.state.flags().Load()
 		if f&asyncCanceled != 0 {
 			return
 		}
-		if x.flags.CompareAndSwap(f, f|asyncCanceled) {
+		if x.state.flags().CompareAndSwap(f, f|asyncCanceled) {
 			if f&asyncPublished != 0 {
 				x.cancelStarted()
 			}
@@ -148,13 +151,13 @@ func (x *AsyncDial) Cancel() {
 }
 
 // canceled reports whether Cancel was called.
-func (x *AsyncDial) canceled() bool { return x.flags.Load()&asyncCanceled != 0 }
+func (x *AsyncDial) canceled() bool { return x.state.flags().Load()&asyncCanceled != 0 }
 
 // publish makes the started dial visible to Cancel and Loop, and cancels it
 // if Cancel came first. Called once by Start, after everything Cancel and
 // Loop read has been written.
 func (x *AsyncDial) publish() {
-	if x.flags.Or(asyncPublished)&asyncCanceled != 0 {
+	if x.state.flags().Or(asyncPublished)&asyncCanceled != 0 {
 		x.cancelStarted()
 	}
 }
@@ -176,14 +179,13 @@ func (x *AsyncDial) armDropHook() {
 
 // finishDial records the outcome and closes done. Called once.
 func (x *AsyncDial) finishDial(err error) {
-	x.mu.Lock()
-	x.outcome = Classify(err)
+	// The error is written before the flag that publishes it: Err reads
+	// it only after seeing the flag.
 	x.state.setResult(err)
-	x.fin = true
-	if x.done != nil {
-		close(x.done)
+	x.state.flags().Or(asyncFinished | uint32(Classify(err))<<outcomeShift)
+	if p := x.done.Swap(closedDone); p != nil {
+		close(*p)
 	}
-	x.mu.Unlock()
 }
 
 var _ net.Conn = (*net.TCPConn)(nil)

@@ -4,6 +4,7 @@ package dialer
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigdial/sigdial/reactor"
@@ -14,8 +15,11 @@ type asyncState struct {
 	d          *Dialer
 	cancel     context.CancelFunc
 	netw, addr string
-	err        error // the result, under AsyncDial.mu
+	err        error // the result, published by asyncFinished
+	flagBits   atomic.Uint32
 }
+
+func (st *asyncState) flags() *atomic.Uint32 { return &st.flagBits }
 
 func (st *asyncState) setResult(err error) { st.err = err }
 func (st *asyncState) result() error       { return st.err }
@@ -39,7 +43,7 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	if ctx == nil {
 		panic("nil context")
 	}
-	if x.flags.Or(asyncStarted)&asyncStarted != 0 {
+	if x.state.flags().Or(asyncStarted)&asyncStarted != 0 {
 		return ErrStarted
 	}
 	ctx, cancel := context.WithCancel(ctx)

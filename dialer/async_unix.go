@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigdial/sigdial/reactor"
@@ -29,7 +30,7 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	if ctx == nil {
 		panic("nil context")
 	}
-	if x.flags.Or(asyncStarted)&asyncStarted != 0 {
+	if x.state.flags().Or(asyncStarted)&asyncStarted != 0 {
 		return ErrStarted
 	}
 	dl := &x.state.dl
@@ -104,8 +105,11 @@ func (st *asyncState) network() string     { return st.dl.network }
 func (st *asyncState) address() string     { return st.dl.address }
 func (st *asyncState) loop() *reactor.Loop { return st.dl.loop }
 
+// flags returns the AsyncDial's flags, kept in the dial.
+func (st *asyncState) flags() *atomic.Uint32 { return &st.dl.asyncFlags }
+
 // setResult and result keep the finished dial's error in the dial state,
-// which is done with it by then. Both run under AsyncDial.mu.
+// which is done with it by then. The asyncFinished flag orders them.
 func (st *asyncState) setResult(err error) { st.dl.err = err }
 func (st *asyncState) result() error       { return st.dl.err }
 
@@ -178,12 +182,10 @@ func (dl *dial) begin(addrs addrList, err error) {
 	}
 	dl.split(addrs)
 	if x.canceled() {
-		dl.abortErr = errCanceled
+		dl.aborted = abortCanceled
 	}
 	if done := dl.ctx.Done(); done != nil {
-		dl.stopCtx = context.AfterFunc(dl.ctx, func() {
-			_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
-		})
+		dl.watchCtx()
 	}
 	dl.primary.step()
 	dl.armFallback()
@@ -197,8 +199,9 @@ func (x *AsyncDial) complete(dl *dial, c net.Conn) {
 	}
 	err := dl.err
 	if err == nil && c == nil {
-		if c, err = newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
-			err = dl.wrap(dl.winnerAddr(), err)
+		w := dl.winnerRacer()
+		if c, err = newConn(int(dl.fd), int(w.family), int(w.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
+			err = dl.wrap(w.ra(), err)
 		}
 	}
 	e := emitter{loop: dl.loop}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -70,7 +71,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			return nil, err
 		}
 		c, err = dl.runSync()
-		if err != nil || try == 2 || !dl.winner.retry || !selfConnected(c) {
+		if err != nil || try == 2 || !dl.winnerRacer().retry || !selfConnected(c) {
 			break
 		}
 		c.Close()
@@ -145,30 +146,40 @@ type dial struct {
 	ctx              context.Context
 	network, address string
 	loop             *reactor.Loop
-	async            *AsyncDial  // nil for a blocking dial
-	cold             *dialCold   // nil unless the dial needs one of its fields
-	stopCtx          func() bool // context.AfterFunc's stop
-	abortErr         error       // set when the dial is canceled as a whole
+	async            *AsyncDial // nil for a blocking dial
+	cold             *dialCold  // nil unless the dial needs one of its fields
 
-	// The result: a connected fd of the winner's family and type (not yet
-	// a net.Conn), or an error. An AsyncDial's resolver error waits here
-	// for begin, and its result stays here for Err.
-	err    error
-	winner *racer
+	// err is, in turn: an AsyncDial's resolver error, waiting for begin;
+	// the primary racer's first error (net's dialSerial firstErr); the
+	// dial's result, which stays here for AsyncDial.Err.
+	err error
 
 	deadline monoTime // 0: none
 	started  monoTime // when the dial started
 	primary  racer
 
-	fd       int32
-	attempts int32
+	fd       int32  // the result: a connected fd of the winner's family and type
+	attempts uint16 // connect attempts made (retries of an address not counted)
+	winner   int8   // the racer that connected (0 primary, 1 fallback), or -1
+	aborted  uint8  // why the dial was ended as a whole (abortNone, ...)
 	fbStart  bool
 	onLoop   bool
 	finished bool
 	// selfCheck: the caller checks for a self-connect after newConn, so
 	// the reactor need not.
 	selfCheck bool
+	// asyncFlags are AsyncDial.flags, kept here where they fill what
+	// would be padding.
+	asyncFlags atomic.Uint32
 }
+
+// dial.aborted.
+const (
+	abortNone     uint8 = iota
+	abortCanceled       // errCanceled: Cancel, or a lost race
+	abortCtx            // the context is done: mapErr(ctx.Err())
+	abortErr            // cold.abortErr (the reactor closed)
+)
 
 // dialCold holds what few dials need: typed methods, Happy Eyeballs, a
 // blocking caller waiting on the loop, the deprecated Cancel channel, name
@@ -183,6 +194,9 @@ type dialCold struct {
 	release     func()             // ends the Cancel-channel bridge of an async dial
 	stopResolve context.CancelFunc // ends an async dial's name resolution
 	conn        net.Conn           // a blocking dial's conn made by net (raw IP)
+	stopCtx     func() bool        // context.AfterFunc's stop, when the context can be done
+	fbErr       error              // the fallback racer's first error
+	abortErr    error              // see abortErr
 }
 
 // coldState returns dl.cold, allocating it on first use.
@@ -207,7 +221,6 @@ func (dl *dial) fallbackRacer() *racer {
 type racer struct {
 	dl       *dial
 	addrs    addrList
-	firstErr error
 	op       reactor.Op
 	next     int32 // index of the next address; the current one is next-1
 	family   uint8
@@ -220,6 +233,57 @@ type racer struct {
 	retry    bool  // the attempt may be retried on a spurious failure (net's doDialTCPProto)
 	again    bool  // the next attempt retries the current address: not a new attempt
 	retries  uint8 // spurious failures retried for the current address
+}
+
+// firstErr returns the racer's first error: the primary's is kept in the
+// dial's err, the fallback's in cold.
+func (r *racer) firstErr() error {
+	if r.primary {
+		return r.dl.err
+	}
+	return r.dl.cold.fbErr
+}
+
+func (r *racer) setFirstErr(err error) {
+	if r.primary {
+		r.dl.err = err
+	} else {
+		r.dl.cold.fbErr = err
+	}
+}
+
+// winnerRacer returns the racer that connected, or nil.
+func (dl *dial) winnerRacer() *racer {
+	if dl.winner < 0 {
+		return nil
+	}
+	return dl.racer(int(dl.winner))
+}
+
+// abortError returns the error that ended the dial as a whole, or nil.
+func (dl *dial) abortError() error {
+	switch dl.aborted {
+	case abortCanceled:
+		return errCanceled
+	case abortCtx:
+		return mapErr(dl.ctx.Err())
+	case abortErr:
+		return dl.cold.abortErr
+	}
+	return nil
+}
+
+// setAbort records why the dial is ended as a whole.
+func (dl *dial) setAbort(err error) {
+	switch {
+	case err == errCanceled:
+		dl.aborted = abortCanceled
+	case dl.ctx.Err() != nil && err == mapErr(dl.ctx.Err()):
+		dl.aborted = abortCtx
+	default:
+		dl.aborted = abortErr
+		dl.coldState().abortErr = err
+	}
 }
 
 // ra returns the address being dialed (or last dialed).
@@ -369,9 +433,10 @@ func (dl *dial) runSync() (net.Conn, error) {
 	if dl.cold != nil && dl.cold.conn != nil {
 		return dl.cold.conn, nil
 	}
-	c, err := newConn(int(dl.fd), int(dl.winner.family), int(dl.winner.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
+	w := dl.winnerRacer()
+	c, err := newConn(int(dl.fd), int(w.family), int(w.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig)
 	if err != nil {
-		return nil, dl.wrap(dl.winnerAddr(), err)
+		return nil, dl.wrap(w.ra(), err)
 	}
 	return c, nil
 }
@@ -384,9 +449,7 @@ func (dl *dial) handoff() {
 		// Registered here, on the loop, because finish reads stopCtx:
 		// set by the waiting caller after the post, it raced with a
 		// dial that the loop finished first.
-		dl.stopCtx = context.AfterFunc(dl.ctx, func() {
-			_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
-		})
+		dl.watchCtx()
 	}
 	for i := range dl.nracers() {
 		if r := dl.racer(i); r.inFlight {
@@ -419,8 +482,8 @@ func (dl *dial) startFallback() {
 
 // ctxErr returns the error a new attempt must not start under.
 func (dl *dial) ctxErr() error {
-	if dl.abortErr != nil {
-		return dl.abortErr
+	if err := dl.abortError(); err != nil {
+		return err
 	}
 	if err := dl.ctx.Err(); err != nil {
 		return mapErr(err)
@@ -434,10 +497,10 @@ func (dl *dial) ctxErr() error {
 // abort ends the dial as a whole: the context is done, or it was canceled.
 // Loop only.
 func (dl *dial) abort(err error) {
-	if dl.finished || dl.abortErr != nil {
+	if dl.finished || dl.aborted != abortNone {
 		return
 	}
-	dl.abortErr = err
+	dl.setAbort(err)
 	fb := dl.fallbackRacer()
 	if fb != nil && dl.cold.fbTimer != nil && !dl.fbStart {
 		dl.cold.fbTimer.Stop()
@@ -473,8 +536,8 @@ func (r *racer) step() {
 		if !attemptDeadline.IsZero() {
 			pd, err := partialDeadline(time.Now(), attemptDeadline, len(r.addrs)-int(i))
 			if err != nil {
-				if r.firstErr == nil {
-					r.firstErr = dl.wrap(ra, err)
+				if r.firstErr() == nil {
+					r.setFirstErr(dl.wrap(ra, err))
 				}
 				break
 			}
@@ -490,10 +553,10 @@ func (r *racer) step() {
 	if r.done || dl.finished {
 		return
 	}
-	if r.firstErr == nil {
-		r.firstErr = opError(dl.network, nil, nil, errMissingAddress)
+	if r.firstErr() == nil {
+		r.setFirstErr(opError(dl.network, nil, nil, errMissingAddress))
 	}
-	r.fail(r.firstErr)
+	r.fail(r.firstErr())
 }
 
 // begin starts one connect to ra. It reports whether the connect is in
@@ -704,10 +767,10 @@ func (r *racer) attemptDone(fd int, err error) {
 		dl.finish(r, fd, c, nil)
 		return
 	}
-	if errors.Is(err, net.ErrClosed) && dl.abortErr == nil {
-		dl.abortErr = err // the reactor closed: no point trying more
+	if errors.Is(err, net.ErrClosed) && dl.aborted == abortNone {
+		dl.setAbort(err) // the reactor closed: no point trying more
 	}
-	if !dl.finished && dl.abortErr == nil {
+	if !dl.finished && dl.aborted == abortNone {
 		if errors.Is(err, unix.EADDRNOTAVAIL) && r.retrySpurious() {
 			return
 		}
@@ -728,8 +791,8 @@ func (r *racer) attemptDone(fd int, err error) {
 		t.ConnectDone(dl.network, r.ra().String(), oerr)
 	}
 	dl.emitAttempt(false, r, oerr)
-	if r.firstErr == nil {
-		r.firstErr = oerr
+	if r.firstErr() == nil {
+		r.setFirstErr(oerr)
 	}
 }
 
@@ -756,8 +819,8 @@ func isDeadline(err error) bool {
 // fail ends a racer with err (net's dialParallel bookkeeping).
 func (r *racer) fail(err error) {
 	r.done = true
-	r.firstErr = err
 	dl := r.dl
+	r.setFirstErr(err)
 	if dl.finished {
 		return
 	}
@@ -775,7 +838,7 @@ func (r *racer) fail(err error) {
 			return // the other racer is still going
 		}
 	}
-	dl.finish(nil, -1, nil, dl.primary.firstErr)
+	dl.finish(nil, -1, nil, dl.primary.firstErr())
 }
 
 // finish records the dial's result and stops everything else. The result
@@ -797,7 +860,7 @@ func (dl *dial) finish(winner *racer, fd int, c net.Conn, err error) {
 			r.attemptDone(-1, errCanceled)
 		}
 	}
-	if dl.stopCtx != nil && !dl.stopCtx() && err == nil {
+	if dl.cold != nil && dl.cold.stopCtx != nil && !dl.cold.stopCtx() && err == nil {
 		// The context was done before we could stop its AfterFunc: fail
 		// the dial rather than return a connection whose caller has
 		// given up (net's "poisoned connection", go.dev/issue/16523).
@@ -809,7 +872,13 @@ func (dl *dial) finish(winner *racer, fd int, c net.Conn, err error) {
 		fd = -1
 		err = dl.wrap(winner.ra(), mapErr(dl.ctx.Err()))
 	}
-	dl.fd, dl.err, dl.winner = int32(fd), err, winner
+	dl.fd, dl.err, dl.winner = int32(fd), err, -1
+	if winner != nil {
+		dl.winner = 0
+		if !winner.primary {
+			dl.winner = 1
+		}
+	}
 	if dl.async != nil {
 		dl.async.complete(dl, c)
 		return
@@ -822,11 +891,12 @@ func (dl *dial) finish(winner *racer, fd int, c net.Conn, err error) {
 	}
 }
 
-func (dl *dial) winnerAddr() net.Addr {
-	if dl.winner != nil {
-		return dl.winner.ra()
-	}
-	return nil
+// watchCtx arranges for the dial to be aborted on its loop when its
+// context is done. Loop only.
+func (dl *dial) watchCtx() {
+	dl.coldState().stopCtx = context.AfterFunc(dl.ctx, func() {
+		_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
+	})
 }
 
 func closeFD(fd int) {
