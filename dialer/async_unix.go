@@ -47,7 +47,6 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		d: d, network: network, address: address,
 		deadline: monoDeadline(d.deadline(ctx, start)), started: mono(start),
 		async: x, loop: pickLoop(ctx, r),
-		selfCheck: true, // attemptDone checks the converted conn
 	}
 	ctx, release := d.cancelCtx(ctx)
 	if d.Cancel != nil {
@@ -55,14 +54,13 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	}
 	dl.ctx = ctx
 	resolving := needsResolver(network, address)
+	dl.literal = !resolving
 	rctx := ctx
 	if resolving {
 		// Cancel must reach the resolver too, as canceling DialContext's
 		// context does: a name server that does not answer would
-		// otherwise hold the dial until the resolver gives up. (cold is
-		// made here, before publish, so that Cancel can read it: only a
-		// resolved name can bring the Happy Eyeballs fallback that makes
-		// begin use cold, and then it exists already.)
+		// otherwise hold the dial until the resolver gives up. cold is
+		// made here, before publish, so that Cancel can read it.
 		rctx, dl.coldState().stopResolve = context.WithCancel(ctx)
 	}
 	x.publish()
@@ -117,8 +115,11 @@ func (st *asyncState) result() error       { return st.dl.err }
 // on the loop.
 func (x *AsyncDial) cancelStarted() {
 	dl := &x.state.dl
-	if c := dl.cold; c != nil && c.stopResolve != nil {
-		c.stopResolve()
+	if !dl.literal {
+		// Start made cold, and set stopResolve, before publishing the
+		// dial, and the loop never replaces cold once made. (A literal
+		// dial's cold may be made on the loop at any time: not read here.)
+		dl.cold.stopResolve()
 	}
 	_ = dl.loop.Post(x.abortCanceled)
 }

@@ -54,33 +54,36 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		d.report(emitter{}, nil, network, address, start, 0, nil, err)
 		return nil, err
 	}
-	var c net.Conn
-	var dl *dial
-	// net retries a dial whose socket connected to itself (both ends on
-	// the same ephemeral port of a local address) up to twice. The check
-	// needs the local address, which newConn learns anyway, so the
-	// reactor is told to skip its own getsockname (NoSelfConnectCheck).
-	for try := 0; ; try++ {
-		dl = &dial{
+	dl, c, err := dialSync(addrs, func() *dial {
+		return &dial{
 			d: d, ctx: ctx, network: network, address: address,
 			deadline: monoDeadline(deadline), started: mono(start),
-			selfCheck: true,
 		}
-		if err := dl.setup(addrs); err != nil {
-			d.report(emitter{}, nil, network, address, start, 0, nil, err)
-			return nil, err
-		}
-		c, err = dl.runSync()
-		if err != nil || try == 2 || !dl.winnerRacer().retry || !selfConnected(c) {
-			break
-		}
-		c.Close()
-	}
+	})
 	d.reportReturn(network, address, start, int(dl.attempts), c, err)
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
 	return c, nil
+}
+
+// dialSync runs the blocking dials that newDial makes until one is not a
+// self-connect that net would retry: net dials again, up to twice, when
+// the socket connected to itself (both ends on the same ephemeral port of
+// a local address; go.dev/issue/2690). The check needs the local address,
+// which newConn learns anyway, so it costs no getsockname.
+func dialSync(addrs addrList, newDial func() *dial) (dl *dial, c net.Conn, err error) {
+	for try := 0; ; try++ {
+		dl = newDial()
+		if err := dl.setup(addrs); err != nil {
+			return dl, nil, err
+		}
+		c, err = dl.runSync()
+		if err != nil || try == 2 || !dl.winnerRacer().retry || !selfConnected(c) {
+			return dl, c, err
+		}
+		c.Close()
+	}
 }
 
 // selfConnected reports whether c is connected to itself (net's
@@ -165,9 +168,7 @@ type dial struct {
 	fbStart  bool
 	onLoop   bool
 	finished bool
-	// selfCheck: the caller checks for a self-connect after newConn, so
-	// the reactor need not.
-	selfCheck bool
+	literal  bool // an AsyncDial of an address that needs no resolver (see dropAddrs)
 	// asyncFlags are AsyncDial.flags, kept here where they fill what
 	// would be padding.
 	asyncFlags atomic.Uint32
@@ -291,7 +292,34 @@ func (r *racer) ra() net.Addr {
 	if r.next == 0 {
 		return nil
 	}
+	r.restoreAddrs()
 	return r.addrs[r.next-1]
+}
+
+// dropAddrs lets go of the address list of an AsyncDial whose one address
+// needs no resolver, once its connect is in progress: nothing reads the
+// list again unless the connect fails (or a hook wants the address), and
+// then restoreAddrs derives it again from the address string, with the
+// same result. A pending dial so keeps no net.Addr (80 bytes for TCP).
+// Loop only.
+func (r *racer) dropAddrs() {
+	if r.dl.literal && r.primary && len(r.addrs) == 1 && r.next == 1 && r.dl.fallbackRacer() == nil {
+		r.addrs = nil
+	}
+}
+
+// restoreAddrs undoes dropAddrs.
+func (r *racer) restoreAddrs() {
+	if r.addrs != nil || r.next == 0 {
+		return
+	}
+	dl := r.dl
+	addrs, err := dl.d.resolveAddrList(dl.ctx, "dial", dl.network, dl.address, dl.d.LocalAddr)
+	if err != nil || len(addrs) != 1 {
+		// Cannot happen: the same call made the list that was dropped.
+		panic("sigdial/dialer: address " + dl.address + " no longer resolves as it did")
+	}
+	r.addrs = addrs
 }
 
 // monoTime is a point in time as monotonic nanoseconds since the package
@@ -522,6 +550,7 @@ func (dl *dial) abort(err error) {
 // progress or the list is done (net's dialSerial).
 func (r *racer) step() {
 	dl := r.dl
+	r.restoreAddrs()
 	for int(r.next) < len(r.addrs) && !dl.finished {
 		i := r.next
 		ra := r.addrs[i]
@@ -590,6 +619,9 @@ func (r *racer) begin(ra net.Addr, deadline time.Time) (pending bool) {
 	if dl.onLoop {
 		r.inFlight = true
 		dl.loop.ConnectOnLoopOp(&r.op, &req, r)
+		if r.op.Pending() {
+			r.dropAddrs()
+		}
 		return true
 	}
 	pending, fd, err := dl.loop.StartOp(&r.op, &req)
@@ -660,7 +692,6 @@ func (r *racer) prepare(req *reactor.ConnectRequest, ra net.Addr, deadline time.
 	*req = reactor.ConnectRequest{
 		Family: family, Type: sotype, Protocol: proto,
 		Remote: rsa, Local: lsa, Deadline: deadline,
-		NoSelfConnectCheck: dl.selfCheck,
 	}
 	d := dl.d
 	if d.ControlContext == nil && d.Control == nil && !needsDefaultSockopts(family, sotype) {
@@ -969,16 +1000,15 @@ func (d *Dialer) dialTyped(ctx context.Context, network string, laddr, raddr net
 	deadline := d.deadline(ctx, start)
 	ctx, cancel := d.cancelCtx(ctx)
 	defer cancel()
-	dl := &dial{
-		d: d, ctx: ctx, network: network, address: addrString(ra),
-		deadline: monoDeadline(deadline), started: mono(start),
-		cold: &dialCold{typed: true, laddr: la, raddr: ra},
-	}
-	if err := dl.setup(addrList{ra}); err != nil {
-		return nil, err
-	}
-	c, err := dl.runSync()
-	d.reportReturn(network, dl.address, start, int(dl.attempts), c, err)
+	address := addrString(ra)
+	dl, c, err := dialSync(addrList{ra}, func() *dial {
+		return &dial{
+			d: d, ctx: ctx, network: network, address: address,
+			deadline: monoDeadline(deadline), started: mono(start),
+			cold: &dialCold{typed: true, laddr: la, raddr: ra},
+		}
+	})
+	d.reportReturn(network, address, start, int(dl.attempts), c, err)
 	return c, err
 }
 

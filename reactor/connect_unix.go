@@ -146,6 +146,11 @@ func (op *Op) inProgress() bool { return op.state == opQueued || op.state == opP
 
 func (op *Op) loop() *Loop { return op.timer.l }
 
+// Pending reports whether the connect is registered with the loop's poller,
+// waiting for the kernel: not completed inside the call that started it.
+// Loop only.
+func (op *Op) Pending() bool { return op.state == opPending }
+
 // Connect starts a nonblocking connect and calls done exactly once, on the
 // loop, with a connected socket (which done then owns) or an error. done is
 // never called from inside Connect, even when the connect finished at once:
