@@ -42,12 +42,11 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 	if err != nil {
 		return opError(network, nil, nil, err)
 	}
+	// dl is still as NewAsyncDial made it: only these fields are set
+	// (not the whole struct, whose asyncFlags Cancel may be changing).
 	start := time.Now()
-	*dl = dial{
-		d: d, network: network, address: address,
-		deadline: monoDeadline(d.deadline(ctx, start)), started: mono(start),
-		async: x, loop: pickLoop(ctx, r),
-	}
+	dl.deadline, dl.started = monoDeadline(d.deadline(ctx, start)), mono(start)
+	dl.async, dl.loop = x, pickLoop(ctx, r)
 	ctx, release := d.cancelCtx(ctx)
 	if d.Cancel != nil {
 		dl.coldState().release = release

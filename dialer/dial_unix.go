@@ -163,12 +163,12 @@ type dial struct {
 
 	fd       int32  // the result: a connected fd of the winner's family and type
 	attempts uint16 // connect attempts made (retries of an address not counted)
-	winner   int8   // the racer that connected (0 primary, 1 fallback), or -1
 	aborted  uint8  // why the dial was ended as a whole (abortNone, ...)
 	fbStart  bool
 	onLoop   bool
 	finished bool
 	literal  bool // an AsyncDial of an address that needs no resolver (see dropAddrs)
+	watched  bool // in its loop's context watcher (see watchCtx)
 	// asyncFlags are AsyncDial.flags, kept here where they fill what
 	// would be padding.
 	asyncFlags atomic.Uint32
@@ -195,7 +195,6 @@ type dialCold struct {
 	release     func()             // ends the Cancel-channel bridge of an async dial
 	stopResolve context.CancelFunc // ends an async dial's name resolution
 	conn        net.Conn           // a blocking dial's conn made by net (raw IP)
-	stopCtx     func() bool        // context.AfterFunc's stop, when the context can be done
 	fbErr       error              // the fallback racer's first error
 	abortErr    error              // see abortErr
 }
@@ -230,6 +229,7 @@ type racer struct {
 	mptcp    bool
 	done     bool
 	inFlight bool  // op holds a connect in progress
+	won      bool  // the dial's result is this racer's connection
 	lost     bool  // finish canceled the connect and reported it; ignore its done
 	retry    bool  // the attempt may be retried on a spurious failure (net's doDialTCPProto)
 	again    bool  // the next attempt retries the current address: not a new attempt
@@ -255,10 +255,12 @@ func (r *racer) setFirstErr(err error) {
 
 // winnerRacer returns the racer that connected, or nil.
 func (dl *dial) winnerRacer() *racer {
-	if dl.winner < 0 {
-		return nil
+	for i := range dl.nracers() {
+		if r := dl.racer(i); r.won {
+			return r
+		}
 	}
-	return dl.racer(int(dl.winner))
+	return nil
 }
 
 // abortError returns the error that ended the dial as a whole, or nil.
@@ -785,7 +787,7 @@ func (r *racer) attemptDone(fd int, err error) {
 				dl.finish(nil, -1, nil, dl.wrap(r.ra(), cerr))
 				return
 			}
-			if r.retrySpurious() && selfConnected(c) {
+			if selfConnected(c) && r.retrySpurious() {
 				c.Close()
 				return
 			}
@@ -891,10 +893,12 @@ func (dl *dial) finish(winner *racer, fd int, c net.Conn, err error) {
 			r.attemptDone(-1, errCanceled)
 		}
 	}
-	if dl.cold != nil && dl.cold.stopCtx != nil && !dl.cold.stopCtx() && err == nil {
-		// The context was done before we could stop its AfterFunc: fail
-		// the dial rather than return a connection whose caller has
-		// given up (net's "poisoned connection", go.dev/issue/16523).
+	dl.unwatchCtx()
+	if err == nil && dl.ctx.Err() != nil {
+		// The context is done: fail the dial rather than return a
+		// connection whose caller has given up, as net does when the
+		// context ends while it connects (go.dev/issue/16523). This
+		// also covers a connect that completed inside connect(2).
 		closeFD(fd)
 		if c != nil {
 			c.Close()
@@ -903,12 +907,9 @@ func (dl *dial) finish(winner *racer, fd int, c net.Conn, err error) {
 		fd = -1
 		err = dl.wrap(winner.ra(), mapErr(dl.ctx.Err()))
 	}
-	dl.fd, dl.err, dl.winner = int32(fd), err, -1
-	if winner != nil {
-		dl.winner = 0
-		if !winner.primary {
-			dl.winner = 1
-		}
+	dl.fd, dl.err = int32(fd), err
+	if winner != nil && err == nil {
+		winner.won = true
 	}
 	if dl.async != nil {
 		dl.async.complete(dl, c)
@@ -920,14 +921,6 @@ func (dl *dial) finish(winner *racer, fd int, c net.Conn, err error) {
 	if dl.cold != nil && dl.cold.wait != nil {
 		close(dl.cold.wait) // the waiting caller owns dl from here
 	}
-}
-
-// watchCtx arranges for the dial to be aborted on its loop when its
-// context is done. Loop only.
-func (dl *dial) watchCtx() {
-	dl.coldState().stopCtx = context.AfterFunc(dl.ctx, func() {
-		_ = dl.loop.Post(func() { dl.abort(mapErr(dl.ctx.Err())) })
-	})
 }
 
 func closeFD(fd int) {

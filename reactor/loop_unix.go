@@ -48,6 +48,25 @@ type Loop struct {
 	rt       *time.Timer // the loop's one runtime timer
 	rtWhen   int64       // when rt is due (ns since epoch), 0 if not armed
 	timersFn func()      // l.runTimers, made once
+	locals   map[any]any // Local's values
+}
+
+// Local returns the loop's value for key, calling create to make it the
+// first time. Packages built on the reactor keep per-loop state this way
+// (registries, caches) without locks: the value is only ever used on the
+// loop. As with context.WithValue, key should be a value of an unexported
+// type, so that packages cannot collide. Values are dropped when the loop
+// has stopped. Loop only.
+func (l *Loop) Local(key any, create func() any) any {
+	v, ok := l.locals[key]
+	if !ok {
+		if l.locals == nil {
+			l.locals = make(map[any]any)
+		}
+		v = create()
+		l.locals[key] = v
+	}
+	return v
 }
 
 func newLoop(r *Reactor, index int, onPanic func(any, []byte)) (*Loop, error) {
@@ -209,6 +228,7 @@ func (l *Loop) run() {
 		l.failAll(ErrClosed)
 	}
 	l.timers.clear()
+	l.locals = nil
 	if cerr := l.poller.Close(); cerr != nil && l.err == nil {
 		l.err = cerr
 	}

@@ -114,3 +114,33 @@ func TestStartOp(t *testing.T) {
 		t.Fatal("no completion in 10s")
 	}
 }
+
+// TestLocal checks loop-local values: made once per loop and key, distinct
+// across loops and keys.
+func TestLocal(t *testing.T) {
+	r := newReactor(t, WithLoops(2))
+	type key struct{ n int }
+	made := 0
+	get := func(l *Loop, k key) *int {
+		ch := make(chan *int, 1)
+		if err := l.Post(func() {
+			ch <- l.Local(k, func() any { made++; return new(int) }).(*int)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return <-ch
+	}
+	a0, a1 := get(r.Loop(0), key{1}), get(r.Loop(1), key{1})
+	if a0 == a1 {
+		t.Error("two loops share a local value")
+	}
+	if get(r.Loop(0), key{1}) != a0 {
+		t.Error("a second Local made a new value")
+	}
+	if get(r.Loop(0), key{2}) == a0 {
+		t.Error("two keys share a local value")
+	}
+	if made != 3 {
+		t.Errorf("create called %d times, want 3", made)
+	}
+}
