@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sigdial/sigdial/reactor"
 )
 
 // rawDial connects a nonblocking, close-on-exec socket as the reactor does
@@ -450,7 +452,12 @@ func TestDialUnixgramNoRemote(t *testing.T) {
 			if side == "net" {
 				c, err = new(net.Dialer).DialUnix(context.Background(), "unixgram", local, nil)
 			} else {
-				c, err = (&Dialer{Reactor: newTestReactor(t)}).DialUnix(context.Background(), "unixgram", local, nil)
+				r, rerr := reactor.New(reactor.WithLoops(1))
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				defer r.Close()
+				c, err = (&Dialer{Reactor: r}).DialUnix(context.Background(), "unixgram", local, nil)
 			}
 			if err != nil {
 				t.Fatalf("DialUnix: %v", err)

@@ -848,7 +848,7 @@ func (s *errnoSeam) install(t *testing.T) {
 		}
 		return s.connect(s, fd, sa)
 	}
-	hook.Getpeername = func(fd int) (unix.Sockaddr, error) {
+	hook.Getpeername = func(fd int) error {
 		s.mu.Lock()
 		fail := s.poller && s.fresh[fd]
 		delete(s.fresh, fd)
@@ -857,7 +857,7 @@ func (s *errnoSeam) install(t *testing.T) {
 		}
 		s.mu.Unlock()
 		if fail {
-			return nil, unix.ENOTCONN
+			return unix.ENOTCONN
 		}
 		return origPeer(fd)
 	}

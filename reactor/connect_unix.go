@@ -371,7 +371,7 @@ func (l *Loop) check(op *Op) {
 		l.complete(op, nil)
 	case 0:
 		getpeername := hook.Getpeername
-		if _, err := getpeername(fd); err == nil {
+		if err := getpeername(fd); err == nil {
 			l.complete(op, nil)
 		}
 		// Otherwise the wake-up was spurious: keep waiting.
@@ -520,7 +520,7 @@ func connectOnce(req *ConnectRequest) (fd int, err error, pending bool) {
 		// connect again would fail with EALREADY. Wait like EINPROGRESS.
 		if !req.NoFastPath {
 			getpeername := hook.Getpeername
-			if _, perr := getpeername(fd); perr == nil {
+			if perr := getpeername(fd); perr == nil {
 				return fd, nil, false
 			}
 		}

@@ -26,8 +26,9 @@ var (
 	Bind = bind
 	// GetsockoptInt reads an integer socket option (SO_ERROR).
 	GetsockoptInt = unix.GetsockoptInt
-	// Getpeername confirms that a socket is connected.
-	Getpeername = unix.Getpeername
+	// Getpeername confirms that a socket is connected: nil if it is, the
+	// error of getpeername(2) (ENOTCONN) if not.
+	Getpeername = getpeername
 	// Getsockname reads the local address (self-connect detection).
 	Getsockname = unix.Getsockname
 	// Close closes a socket.

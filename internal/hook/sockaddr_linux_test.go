@@ -3,6 +3,7 @@
 package hook
 
 import (
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -111,5 +112,40 @@ func TestConnectBindOther(t *testing.T) {
 	}
 	if err := Bind(-1, sa); err != unix.EBADF {
 		t.Errorf("Bind(-1, full-length abstract): %v, want EBADF", err)
+	}
+}
+
+// TestGetpeername checks the allocation-free getpeername: nil on a
+// connected socket, ENOTCONN on one that is not.
+func TestGetpeername(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var perr error
+	rc.Control(func(fd uintptr) { perr = Getpeername(int(fd)) })
+	if perr != nil {
+		t.Errorf("connected socket: %v", perr)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := Getpeername(fd); err != unix.ENOTCONN {
+		t.Errorf("unconnected socket: %v, want ENOTCONN", err)
+	}
+	if n := testing.AllocsPerRun(100, func() { Getpeername(fd) }); n != 0 {
+		t.Errorf("%v allocations per call, want 0", n)
 	}
 }

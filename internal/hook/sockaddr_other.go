@@ -10,3 +10,9 @@ var (
 	connect = unix.Connect
 	bind    = unix.Bind
 )
+
+// getpeername reports whether fd is connected.
+func getpeername(fd int) error {
+	_, err := unix.Getpeername(fd)
+	return err
+}
