@@ -31,10 +31,11 @@ import (
 // (typically only one slot uses it and the others only look at addresses).
 // If no slot takes it — no slot is connected, the only slots were
 // disconnected while their call was queued, their executor closed, a
-// SingleShot slot already fired — sigdial closes it: when the dial
-// connects, its Connected signal gets a drop hook that does so
-// (SetDropHook on it would replace that hook; don't). The Dialer-wide
-// Connected signal only observes the Conn.
+// SingleShot slot already fired — sigdial closes it: the dial emits
+// Connected with signals.Signal.EmitOwned, whose drop function closes a
+// conn that no slot received. (A drop hook set on the signal with
+// SetDropHook is not called for that emission.) The Dialer-wide Connected
+// signal only observes the Conn.
 //
 // An AsyncDial is used once: a second Start returns an error.
 type AsyncDial struct {
@@ -168,13 +169,6 @@ func closeUnclaimed(c *Connected) {
 	if c.Conn != nil {
 		c.Conn.Close()
 	}
-}
-
-// armDropHook installs closeUnclaimed on the dial's Connected signal.
-// It is done when the dial connects, not when it is made, so that a
-// pending dial does not carry a copy of the signal's state for it.
-func (x *AsyncDial) armDropHook() {
-	x.Connected.SetDropHook(closeUnclaimed)
 }
 
 // finishDial records the outcome and closes done. Called once.

@@ -54,10 +54,7 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 		defer cancel()
 		start := time.Now()
 		c, err := d.netDialer().DialContext(ctx, x.state.netw, x.state.addr)
-		if c != nil {
-			x.armDropHook()
-		}
-		emitOutcome(emitter{detached: true}, &x.Signals, x, x.state.netw, x.state.addr, time.Since(start), 1, c, err)
+		emitOutcome(emitter{detached: true}, &x.Signals, x, true, x.state.netw, x.state.addr, time.Since(start), 1, c, err)
 		d.report(emitter{detached: true}, x, x.state.netw, x.state.addr, start, 1, c, err)
 		x.finishDial(err)
 	}()

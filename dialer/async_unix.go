@@ -81,7 +81,7 @@ func (x *AsyncDial) Start(ctx context.Context) error {
 			release()
 			err := opError(network, nil, nil, perr)
 			e := emitter{detached: true}
-			emitOutcome(e, &x.Signals, x, network, address, time.Since(start), 0, nil, err)
+			emitOutcome(e, &x.Signals, x, true, network, address, time.Since(start), 0, nil, err)
 			d.report(e, x, network, address, start, 0, nil, err)
 			x.finishDial(err)
 		}
@@ -206,10 +206,7 @@ func (x *AsyncDial) complete(dl *dial, c net.Conn) {
 	}
 	e := emitter{loop: dl.loop}
 	elapsed := dl.started.since()
-	if c != nil {
-		x.armDropHook()
-	}
-	emitOutcome(e, &x.Signals, x, dl.network, dl.address, elapsed, int(dl.attempts), c, err)
+	emitOutcome(e, &x.Signals, x, true, dl.network, dl.address, elapsed, int(dl.attempts), c, err)
 	dl.d.report(e, x, dl.network, dl.address, dl.started.time(), int(dl.attempts), c, err)
 	x.finishDial(err)
 }

@@ -684,7 +684,10 @@ func (r *racer) prepare(req *reactor.ConnectRequest, ra net.Addr, deadline time.
 		}
 	}
 	tcp := sotype == unix.SOCK_STREAM && family != unix.AF_UNIX
-	if tcp && r.mptcp {
+	if !tcp {
+		r.mptcp = false // MPTCP, and its fallback to TCP, are for TCP only
+	}
+	if r.mptcp {
 		proto = ipprotoMPTCP
 	}
 	r.family, r.sotype = uint8(family), uint8(sotype)
@@ -1016,23 +1019,30 @@ func addrString(a net.Addr) string {
 // current address: on the asynchronous dial's own Signals, then on the
 // Dialer's.
 func (dl *dial) emitAttempt(started bool, r *racer, err error) {
-	s := dl.d.Signals
-	if s == nil && dl.async == nil {
-		return
-	}
-	a := &Attempt{Network: dl.network, Addr: r.ra(), Primary: r.primary, Err: err, Dial: dl.async}
-	e := dl.emitter()
 	pick := func(s *Signals) *signals.Signal[*Attempt] {
+		if s == nil {
+			return nil
+		}
 		if started {
 			return &s.AttemptStarted
 		}
 		return &s.AttemptFailed
 	}
+	var own, wide *signals.Signal[*Attempt]
 	if dl.async != nil {
-		emitTo(e, pick(&dl.async.Signals), a)
+		own = pick(&dl.async.Signals)
 	}
-	if s != nil {
-		emitTo(e, pick(s), a)
+	wide = pick(dl.d.Signals)
+	if (own == nil || own.Idle()) && (wide == nil || wide.Idle()) {
+		return // nobody listens: no payload
+	}
+	a := &Attempt{Network: dl.network, Addr: r.ra(), Primary: r.primary, Err: err, Dial: dl.async}
+	e := dl.emitter()
+	if own != nil {
+		emitTo(e, own, a)
+	}
+	if wide != nil {
+		emitTo(e, wide, a)
 	}
 }
 

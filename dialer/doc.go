@@ -59,6 +59,15 @@
 // The conn in the dial's Connected payload belongs to its slots; one that
 // no slot takes is closed (see AsyncDial).
 //
+// A pending AsyncDial of a literal address is one 320-byte allocation: its
+// nine signals and the dial state, with the reactor's Op inside. Once its
+// connect is in the poller it keeps no resolved address (one is derived
+// again from the address string if the connect fails). A dial whose
+// context can be canceled adds no watcher of its own: each loop watches
+// each context Done channel once, however many of its dials share it, so
+// canceling a server's lifetime context wakes each loop once. The README
+// compares the footprint with net.Dialer's goroutine per dial.
+//
 // A blocking dial is the same machinery plus a wait, with one shortcut:
 // the calling goroutine makes the connect's system calls itself, and a
 // connect the kernel finished inside connect(2) — loopback, usually —

@@ -33,8 +33,19 @@ type emitter struct {
 // reported, once, to the loop's panic handler (reactor.WithPanicHandler),
 // which is where the loop would have reported it.
 func emitTo[T any](e emitter, s *signals.Signal[T], v T) {
+	emitOwned(e, s, v, nil)
+}
+
+// emitOwned is emitTo with drop called on v if no slot receives it
+// (signals.Signal.EmitOwned); a nil drop is emitTo.
+func emitOwned[T any](e emitter, s *signals.Signal[T], v T, drop func(T)) {
 	if e.loop == nil && !e.detached {
-		s.Emit(v) // the caller's goroutine: a panic is the caller's
+		// The caller's goroutine: a panic is the caller's.
+		if drop == nil {
+			s.Emit(v)
+		} else {
+			s.EmitOwned(nil, v, drop)
+		}
 		return
 	}
 	defer func() {
@@ -42,7 +53,11 @@ func emitTo[T any](e emitter, s *signals.Signal[T], v T) {
 			reportPanic(e.loop, r, debug.Stack())
 		}
 	}()
-	s.EmitOn(e.loop, v)
+	if drop == nil {
+		s.EmitOn(e.loop, v)
+	} else {
+		s.EmitOwned(e.loop, v, drop)
+	}
 }
 
 // reportPanic reports a slot's panic recovered on executor ex.
@@ -78,16 +93,31 @@ func (d *Dialer) report(e emitter, x *AsyncDial, network, address string, start 
 	if d.Signals == nil {
 		return
 	}
-	emitOutcome(e, d.Signals, x, network, address, time.Since(start), attempts, c, err)
+	emitOutcome(e, d.Signals, x, false, network, address, time.Since(start), attempts, c, err)
 }
 
 // emitOutcome emits the outcome signal and then Finished on s.
-func emitOutcome(e emitter, s *Signals, x *AsyncDial, network, address string, elapsed time.Duration, attempts int, c net.Conn, err error) {
+//
+// owner says that s owns c (an AsyncDial's own Signals): a conn that no
+// slot takes is closed. A signal with nothing connected gets no payload
+// built for it.
+func emitOutcome(e emitter, s *Signals, x *AsyncDial, owner bool, network, address string, elapsed time.Duration, attempts int, c net.Conn, err error) {
 	o := Classify(err)
 	if err == nil {
-		emitTo(e, &s.Connected, &Connected{Conn: c, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
-	} else {
-		emitTo(e, s.errorSignal(o), &DialError{Err: err, Outcome: o, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
+		switch {
+		case !s.Connected.Idle():
+			var drop func(*Connected)
+			if owner {
+				drop = closeUnclaimed
+			}
+			emitOwned(e, &s.Connected, &Connected{Conn: c, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x}, drop)
+		case owner && c != nil:
+			c.Close() // no slot to take it
+		}
+	} else if sig := s.errorSignal(o); !sig.Idle() {
+		emitTo(e, sig, &DialError{Err: err, Outcome: o, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
 	}
-	emitTo(e, &s.Finished, &Finished{Outcome: o, Err: err, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
+	if !s.Finished.Idle() {
+		emitTo(e, &s.Finished, &Finished{Outcome: o, Err: err, Network: network, Address: address, Elapsed: elapsed, Attempts: attempts, Dial: x})
+	}
 }

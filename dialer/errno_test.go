@@ -66,6 +66,8 @@ type errnoSink struct {
 	outcomes []Outcome // named after the signal that fired, not its payload
 	errs     []error
 	finished []Outcome
+	started  int // AttemptStarted signals
+	attempts int // Finished.Attempts
 }
 
 // errnoWatch connects direct slots to every outcome signal of s and to
@@ -104,6 +106,12 @@ func errnoWatch(t testing.TB, s *Signals, owner bool) *errnoSink {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		k.finished = append(k.finished, f.Outcome)
+		k.attempts = f.Attempts
+	}))
+	must(s.AttemptStarted.Connect(func(*Attempt) {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.started++
 	}))
 	return k
 }
@@ -118,6 +126,7 @@ func (k *errnoSink) one(t testing.TB, what string) (Outcome, error) {
 	if len(k.outcomes) != 1 || len(k.finished) != 1 || k.finished[0] != k.outcomes[0] {
 		t.Errorf("%s: outcome signals %v, then Finished %v; want one outcome, then Finished with it", what, k.outcomes, k.finished)
 	}
+
 	if len(k.outcomes) == 0 {
 		return 0, nil
 	}
@@ -201,7 +210,25 @@ func errnoDial(t testing.TB, r *reactor.Reactor, s errnoSetup) errnoResult {
 		t.Errorf("AsyncDial's signal carried %q, its Err is %q", errText(perr), errText(res.async))
 	}
 	res.asyncWide, _ = wide.one(t, "Dialer.Signals of AsyncDial")
+	for _, k := range []struct {
+		what string
+		sink *errnoSink
+	}{{"DialContext", syncSink}, {"AsyncDial", own}, {"Dialer.Signals of AsyncDial", wide}} {
+		k.sink.oneAttempt(t, k.what)
+	}
 	return res
+}
+
+// oneAttempt checks that the sink saw one attempt, as every dial of the
+// matrix is of one address, however many connect(2) calls net's retries
+// of spurious failures make in it.
+func (k *errnoSink) oneAttempt(t testing.TB, what string) {
+	t.Helper()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.started != 1 || k.attempts != 1 {
+		t.Errorf("%s: %d AttemptStarted signals, Finished.Attempts %d; want 1 and 1", what, k.started, k.attempts)
+	}
 }
 
 // errnoWant is what a dial of the matrix must report.

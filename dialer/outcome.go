@@ -133,7 +133,10 @@ type Finished struct {
 
 // Attempt is the payload of AttemptStarted and AttemptFailed: one connect
 // to one resolved address, as Qt's stateChanged or httptrace's
-// ConnectStart and ConnectDone report.
+// ConnectStart and ConnectDone report. As with httptrace, the connects
+// that net makes again within one attempt — after a spurious failure (a
+// socket connected to itself, EADDRNOTAVAIL) or MPTCP falling back to
+// plain TCP — are part of that attempt, not attempts of their own.
 type Attempt struct {
 	// Network is the dial's network, Addr the address tried.
 	Network string

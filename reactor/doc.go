@@ -37,6 +37,19 @@
 // with ErrClosed, which wraps net.ErrClosed. The fd leaves the poller before
 // it is closed or handed over, and a failed socket is always closed.
 //
+// # Memory
+//
+// A pending connect costs its Op (64 bytes), a slot in the loop's fd table
+// and, with a deadline, one in its timer heap. The reactor reads a
+// ConnectRequest only during the call that starts the connect (it keeps a
+// copy only when RetrySpurious asks for retries), so a caller can build
+// the request on its stack. A caller that keeps many connects pending can
+// embed the Op in its own state and pass a Completer instead of a done
+// function (StartOp, ConnectOnLoopOp, Op.WatchWith): a connect then
+// allocates nothing in the reactor. Loop.Local gives packages built on the
+// reactor per-loop state without locks; package dialer keeps its context
+// watchers there.
+//
 // # Platforms
 //
 // Linux is tested. darwin, freebsd, netbsd, openbsd and dragonfly build

@@ -225,3 +225,54 @@ func TestDropExactUnderRace(t *testing.T) {
 		}
 	}
 }
+
+// TestEmitOwned checks the per-emission drop hook: called once when no
+// slot receives the value (no slot, a queued delivery dropped), not when
+// one does, in place of the signal's own hook, which it leaves set.
+func TestEmitOwned(t *testing.T) {
+	var s Signal[int]
+	var own, sig dropRecorder
+	s.EmitOwned(nil, 1, own.hook) // no slot at all
+	s.SetDropHook(sig.hook)
+	s.EmitOwned(nil, 2, own.hook) // a drop hook but no slot
+	c, _ := s.Connect(func(int) {})
+	s.EmitOwned(nil, 3, own.hook) // received
+	c.Disconnect()
+
+	l := newLoop(t)
+	q, _ := s.Connect(func(int) { t.Error("queued slot ran after Disconnect") }, On(l))
+	release := hold(t, l)
+	s.EmitOwned(nil, 4, own.hook) // queued, then dropped
+	q.Disconnect()
+	release()
+	drain(t, l)
+
+	s.EmitOwned(nil, 5, nil) // nil: the signal's own hook
+	s.Emit(6)
+	if got := own.values(); !slices.Equal(got, []int{1, 2, 4}) {
+		t.Errorf("EmitOwned's hook got %v, want [1 2 4]", got)
+	}
+	if got := sig.values(); !slices.Equal(got, []int{5, 6}) {
+		t.Errorf("the signal's hook got %v, want [5 6]", got)
+	}
+}
+
+// TestIdle checks Idle against connections and hooks.
+func TestIdle(t *testing.T) {
+	var s Signal[int]
+	if !s.Idle() {
+		t.Error("zero Signal not idle")
+	}
+	c, _ := s.Connect(func(int) {})
+	if s.Idle() {
+		t.Error("idle with a connection")
+	}
+	c.Disconnect()
+	if !s.Idle() {
+		t.Error("not idle after the last Disconnect")
+	}
+	s.SetDropHook(func(int) {})
+	if s.Idle() {
+		t.Error("idle with a drop hook")
+	}
+}

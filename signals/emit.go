@@ -20,17 +20,18 @@ type emission[T any] struct {
 	handed bool     // the drop decision was handed to the only queued delivery
 	inSlot bool     // a direct slot is running: a panic now is the slot's
 	acct   *dropAcct
+	drop   func(T) // the emission's drop hook: the signal's, or EmitOwned's
 	errs   []error
 }
 
-func (s *Signal[T]) emitSlow(st *sigState[T], ctx context.Context, from Executor, v T) error {
+func (s *Signal[T]) emitSlow(st *sigState[T], ctx context.Context, from Executor, v T, drop func(T)) error {
 	if st.blocked {
-		if st.drop != nil {
-			s.callDrop(st.drop, v)
+		if drop != nil {
+			s.callDrop(drop, v)
 		}
 		return nil
 	}
-	e := emission[T]{s: s, st: st, ctx: ctx, from: from}
+	e := emission[T]{s: s, st: st, ctx: ctx, from: from, drop: drop}
 	if st.onPanic == nil {
 		for _, c := range st.conns {
 			e.deliver(c, v) // a direct slot's panic propagates
@@ -42,10 +43,10 @@ func (s *Signal[T]) emitSlow(st *sigState[T], ctx context.Context, from Executor
 	}
 	if e.acct != nil {
 		if e.acct.settle(e.took) {
-			s.callDrop(st.drop, v)
+			s.callDrop(drop, v)
 		}
-	} else if !e.took && !e.handed && st.drop != nil {
-		s.callDrop(st.drop, v)
+	} else if !e.took && !e.handed && drop != nil {
+		s.callDrop(drop, v)
 	}
 	switch len(e.errs) {
 	case 0:
@@ -131,7 +132,7 @@ func (e *emission[T]) direct(c *conn[T], v T) {
 
 // queued posts a call of c's slot with v to c's executor.
 func (e *emission[T]) queued(c *conn[T], v T) {
-	drop := e.st.drop
+	drop := e.drop
 	var acct *dropAcct
 	if drop != nil && len(e.st.conns) > 1 {
 		if e.acct == nil {

@@ -336,7 +336,7 @@ func (s *Signal[T]) Emit(v T) error {
 		}
 		return nil
 	}
-	return s.emitSlow(st, context.Background(), nil, v)
+	return s.emitSlow(st, context.Background(), nil, v, st.drop)
 }
 
 // EmitOn emits v from code running on executor ex, which the caller
@@ -351,7 +351,35 @@ func (s *Signal[T]) EmitOn(ex Executor, v T) error {
 	if st.fast {
 		return s.Emit(v)
 	}
-	return s.emitSlow(st, context.Background(), ex, v)
+	return s.emitSlow(st, context.Background(), ex, v, st.drop)
+}
+
+// Idle reports whether an emission now would return at once: no
+// connection, and no drop hook, panic handler or block set. An emitter may
+// use it to skip building a value that nobody would receive. The answer
+// can be stale by the time it is used: a slot connected meanwhile misses
+// the value, as it would if it had connected after the emission.
+func (s *Signal[T]) Idle() bool { return s.state.Load() == nil }
+
+// EmitOwned emits v from code running on executor ex (nil: unknown), as
+// EmitOn does, for a value that must be released if nobody takes it — a
+// connection, a file: drop is called with v, once, if no slot receives it,
+// by the rules of SetDropHook, in place of the signal's own drop hook for
+// this emission only. Unlike setting a drop hook before each emission, it
+// leaves the signal as it is (SetDropHook copies its state) and cannot
+// affect another emission. A nil drop means the signal's own hook.
+func (s *Signal[T]) EmitOwned(ex Executor, v T, drop func(T)) error {
+	st := s.state.Load()
+	if st == nil {
+		if drop != nil {
+			s.callDrop(drop, v) // no slot at all
+		}
+		return nil
+	}
+	if drop == nil {
+		drop = st.drop
+	}
+	return s.emitSlow(st, context.Background(), ex, v, drop)
 }
 
 // EmitContext emits v with ctx bounding the waits of BlockingQueued
@@ -366,5 +394,5 @@ func (s *Signal[T]) EmitContext(ctx context.Context, v T) error {
 	if st.fast {
 		return s.Emit(v)
 	}
-	return s.emitSlow(st, ctx, ExecutorFrom(ctx), v)
+	return s.emitSlow(st, ctx, ExecutorFrom(ctx), v, st.drop)
 }
