@@ -484,3 +484,49 @@ func TestDialUnixgramNoRemote(t *testing.T) {
 		})
 	}
 }
+
+// TestMPTCPNotForUDP dials UDP with MPTCP on and a Control that fails: net
+// calls Control once, as MPTCP (and its fallback to TCP) is for TCP only;
+// so must every form of ours.
+func TestMPTCPNotForUDP(t *testing.T) {
+	r, err := reactor.New(reactor.WithLoops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	addr := pc.LocalAddr().String()
+	errControl := errors.New("control refuses")
+	count := func(n *int) func(string, string, syscall.RawConn) error {
+		return func(string, string, syscall.RawConn) error { *n++; return errControl }
+	}
+	var nets int
+	nd := &net.Dialer{Control: count(&nets)}
+	nd.SetMultipathTCP(true)
+	if _, err := nd.Dial("udp4", addr); !errors.Is(err, errControl) {
+		t.Fatalf("net.Dialer: %v", err)
+	}
+	for _, async := range []bool{false, true} {
+		var ours int
+		d := &Dialer{Reactor: r, Control: count(&ours)}
+		d.SetMultipathTCP(true)
+		if async {
+			x := d.NewAsyncDial("udp4", addr)
+			x.Start(context.Background())
+			<-x.Done()
+			err = x.Err()
+		} else {
+			_, err = d.Dial("udp4", addr)
+		}
+		if !errors.Is(err, errControl) {
+			t.Fatalf("async %v: %v", async, err)
+		}
+		if ours != nets {
+			t.Errorf("async %v: Control called %d times, net.Dialer %d", async, ours, nets)
+		}
+	}
+}
