@@ -218,8 +218,9 @@ func waitSynSent(b *testing.B, port uint16, k int) {
 // BenchmarkPendingMemory measures user-space memory (live heap plus
 // goroutine stacks) per pending connect, with 10,000 connects held in
 // SYN_SENT by a full accept queue: net.Dialer (a goroutine per dial), an
-// AsyncDial of package dialer, and the bare reactor. It makes one measurement whatever b.N
-// is; run it with -benchtime=1x.
+// AsyncDial of package dialer (with context.Background, with one shared
+// cancelable context, with Dialer.Timeout), and the bare reactor. It makes
+// one measurement whatever b.N is; run it with -benchtime=1x.
 func BenchmarkPendingMemory(b *testing.B) {
 	const k = 10000
 	b.Run("impl=netdialer", func(b *testing.B) {
