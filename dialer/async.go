@@ -163,8 +163,8 @@ func (x *AsyncDial) publish() {
 	}
 }
 
-// closeUnclaimed is the drop hook of a dial's Connected signal: it closes
-// a conn that no slot received.
+// closeUnclaimed is the drop function of a dial's Connected emission
+// (signals.Signal.EmitOwned): it closes a conn that no slot received.
 func closeUnclaimed(c *Connected) {
 	if c.Conn != nil {
 		c.Conn.Close()
