@@ -19,13 +19,15 @@ var (
 	// SOCK_CLOEXEC where the platform has them.
 	Socket = unix.Socket
 	// Connect starts a connect. It is unix.Connect, except that on Linux
-	// it also accepts an abstract unix socket name of 108 bytes, as
-	// syscall.Connect and net do (sockaddr_linux.go).
+	// it is a raw system call for IPv4 and IPv6, and it also accepts an
+	// abstract unix socket name of 108 bytes, as syscall.Connect and net
+	// do (sockaddr_linux.go).
 	Connect = connect
 	// Bind binds a local address; unix.Bind, with the same exception.
 	Bind = bind
-	// GetsockoptInt reads an integer socket option (SO_ERROR).
-	GetsockoptInt = unix.GetsockoptInt
+	// GetsockoptInt reads an integer socket option (SO_ERROR); a raw
+	// system call on Linux.
+	GetsockoptInt = getsockoptInt
 	// Getpeername confirms that a socket is connected: nil if it is, the
 	// error of getpeername(2) (ENOTCONN) if not.
 	Getpeername = getpeername

@@ -149,3 +149,81 @@ func TestGetpeername(t *testing.T) {
 		t.Errorf("%v allocations per call, want 0", n)
 	}
 }
+
+// TestConnectInet checks the raw connect and SO_ERROR read for IPv4 and
+// IPv6: a connect to a listener reaches it (the port and address are laid
+// out right), and one to a port bound but not listening is refused.
+func TestConnectInet(t *testing.T) {
+	for _, tc := range []struct {
+		network, addr string
+		family        int
+	}{{"tcp4", "127.0.0.1:0", unix.AF_INET}, {"tcp6", "[::1]:0", unix.AF_INET6}} {
+		t.Run(tc.network, func(t *testing.T) {
+			ln, err := net.Listen(tc.network, tc.addr)
+			if err != nil {
+				t.Skipf("listen: %v", err)
+			}
+			defer ln.Close()
+			ap := ln.Addr().(*net.TCPAddr).AddrPort()
+			sockaddr := func(port uint16) unix.Sockaddr {
+				if tc.family == unix.AF_INET {
+					return &unix.SockaddrInet4{Port: int(port), Addr: ap.Addr().As4()}
+				}
+				return &unix.SockaddrInet6{Port: int(port), Addr: ap.Addr().As16()}
+			}
+			fd, err := unix.Socket(tc.family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0) // blocking: connect finishes in the call
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			if err := Connect(fd, sockaddr(ap.Port())); err != nil {
+				t.Fatalf("connect to %v: %v", ap, err)
+			}
+			c, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			lsa, _ := unix.Getsockname(fd)
+			var lport int
+			switch lsa := lsa.(type) {
+			case *unix.SockaddrInet4:
+				lport = lsa.Port
+			case *unix.SockaddrInet6:
+				lport = lsa.Port
+			}
+			if got := c.RemoteAddr().(*net.TCPAddr).Port; got != lport {
+				t.Errorf("listener accepted a connection from port %d, the socket is on %d", got, lport)
+			}
+			if v, err := GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); v != 0 || err != nil {
+				t.Errorf("SO_ERROR = %d, %v", v, err)
+			}
+
+			// A port bound but not listening refuses.
+			hold, err := unix.Socket(tc.family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(hold)
+			if err := unix.Bind(hold, sockaddr(0)); err != nil {
+				t.Fatal(err)
+			}
+			hsa, _ := unix.Getsockname(hold)
+			var hport int
+			switch hsa := hsa.(type) {
+			case *unix.SockaddrInet4:
+				hport = hsa.Port
+			case *unix.SockaddrInet6:
+				hport = hsa.Port
+			}
+			fd2, err := unix.Socket(tc.family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd2)
+			if err := Connect(fd2, sockaddr(uint16(hport))); err != unix.ECONNREFUSED {
+				t.Errorf("connect to a port not listening: %v, want ECONNREFUSED", err)
+			}
+		})
+	}
+}

@@ -7,8 +7,9 @@ import "golang.org/x/sys/unix"
 // These platforms have no abstract unix socket names; x/sys/unix and
 // syscall accept the same addresses.
 var (
-	connect = unix.Connect
-	bind    = unix.Bind
+	connect       = unix.Connect
+	bind          = unix.Bind
+	getsockoptInt = unix.GetsockoptInt
 )
 
 // getpeername reports whether fd is connected.
