@@ -18,8 +18,8 @@ import (
 //     long enough for the runtime to take the P of a reactor loop that
 //     spends most of its time in such calls and give it to a thread with
 //     nothing to do, then make the loop wait for a P when the call
-//     returns. BenchmarkAsyncDial measured about 15 % more dials per
-//     second without that (C=256, raw fds converted to *net.TCPConn).
+//     returns. Interleaved runs of BenchmarkAsyncDial at C=256 went from
+//     22.7k to 27.0k dials per second with the raw call.
 //     net's own connect is a blocking-style system call, but it runs on
 //     one goroutine among hundreds, whose P another goroutine can use.
 //   - It accepts an abstract unix socket name that fills sun_path, as
