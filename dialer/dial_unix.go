@@ -233,6 +233,7 @@ type racer struct {
 	lost     bool  // finish canceled the connect and reported it; ignore its done
 	retry    bool  // the attempt may be retried on a spurious failure (net's doDialTCPProto)
 	again    bool  // the next attempt retries the current address: not a new attempt
+	dropped  bool  // addrs was let go of while the connect is pending (dropAddrs)
 	retries  uint8 // spurious failures retried for the current address
 }
 
@@ -306,15 +307,17 @@ func (r *racer) ra() net.Addr {
 // Loop only.
 func (r *racer) dropAddrs() {
 	if r.dl.literal && r.primary && len(r.addrs) == 1 && r.next == 1 && r.dl.fallbackRacer() == nil {
-		r.addrs = nil
+		r.addrs, r.dropped = nil, true
 	}
 }
 
-// restoreAddrs undoes dropAddrs.
+// restoreAddrs undoes dropAddrs. It is called before anything reads the
+// list or moves the index (ra, step, retrySpurious, the MPTCP fallback).
 func (r *racer) restoreAddrs() {
-	if r.addrs != nil || r.next == 0 {
+	if !r.dropped {
 		return
 	}
+	r.dropped = false
 	dl := r.dl
 	addrs, err := dl.d.resolveAddrList(dl.ctx, "dial", dl.network, dl.address, dl.d.LocalAddr)
 	if err != nil || len(addrs) != 1 {
@@ -812,6 +815,7 @@ func (r *racer) attemptDone(fd int, err error) {
 		}
 		if r.mptcp {
 			// net's dialMPTCP falls back to plain TCP on any error.
+			r.restoreAddrs()
 			r.mptcp = false
 			r.retries = 0
 			r.next--
@@ -840,6 +844,7 @@ func (r *racer) retrySpurious() bool {
 	if !r.retry || r.retries >= 2 {
 		return false
 	}
+	r.restoreAddrs()
 	r.retries++
 	r.next--
 	r.again = true
