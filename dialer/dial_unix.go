@@ -5,11 +5,13 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http/httptrace"
 	"net/netip"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -714,7 +716,21 @@ func (r *racer) prepare(req *reactor.ConnectRequest, ra net.Addr, deadline time.
 	ctrlNet := ctrlNetwork(afnet, family)
 	ctrlAddr := ctrlAddress(laddr, raddr)
 	rawNet := afnet
-	req.Control = func(fd int) error {
+	onLoop := dl.onLoop
+	req.Control = func(fd int) (err error) {
+		if onLoop {
+			// On a loop there is no caller for a panic of the user's
+			// Control to reach (net's would reach DialContext's caller):
+			// it would end the loop's task with the dial unfinished and
+			// the socket open. Report it as the loop reports panics, and
+			// fail the attempt, which closes the socket.
+			defer func() {
+				if r := recover(); r != nil {
+					reportPanic(dl.loop, r, debug.Stack())
+					err = fmt.Errorf("sigdial/dialer: Control panicked: %v", r)
+				}
+			}()
+		}
 		if err := setDefaultSockopts(fd, family, sotype, ipv6only); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sigdial/sigdial/internal/faults"
 	"github.com/sigdial/sigdial/internal/hook"
+	"github.com/sigdial/sigdial/reactor"
 )
 
 // TestDroppedAddrsSpuriousRetry: an AsyncDial of a literal address whose
@@ -79,5 +81,36 @@ func TestDroppedAddrsMPTCPFallback(t *testing.T) {
 	awaitDial(t, x)
 	if x.Err() == nil || x.Err().Error() != nerr.Error() {
 		t.Errorf("Err() = %v (outcome %v), net.Dialer's %v", x.Err(), x.Outcome(), nerr)
+	}
+}
+
+// TestControlPanicOnLoop: a Control that panics while the dial runs on a
+// loop (every attempt of an AsyncDial) must not leave the dial unfinished
+// and its socket open: the panic goes to the reactor's panic handler and
+// the dial ends Failed. Found in review.
+func TestControlPanicOnLoop(t *testing.T) {
+	faults.CheckFDs(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	panics := make(chan any, 1)
+	r, err := reactor.New(reactor.WithLoops(1), reactor.WithPanicHandler(func(v any, _ []byte) { panics <- v }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d := &Dialer{Reactor: r, Control: func(string, string, syscall.RawConn) error { panic("boom") }}
+	x := d.NewAsyncDial("tcp4", ln.Addr().String())
+	if err := x.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	awaitDial(t, x)
+	if x.Outcome() != OutcomeFailed || x.Err() == nil || !strings.Contains(x.Err().Error(), "Control panicked: boom") {
+		t.Errorf("outcome %v, err %v; want Failed with the panic", x.Outcome(), x.Err())
+	}
+	if v := await(t, panics, "the panic report"); v != "boom" {
+		t.Errorf("reported %v, want boom", v)
 	}
 }
