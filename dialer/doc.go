@@ -68,6 +68,13 @@
 // canceling a server's lifetime context wakes each loop once. The README
 // compares the footprint with net.Dialer's goroutine per dial.
 //
+// A Control or ControlContext that panics while the dial runs on a loop —
+// always for an AsyncDial, and for a blocking dial's attempts after its
+// first connect went to the poller — has no caller to reach: the panic
+// goes to the reactor's panic handler (reactor.WithPanicHandler) and the
+// attempt fails with an error that says so. On the caller's goroutine the
+// panic propagates, as net.Dialer's does.
+//
 // A blocking dial is the same machinery plus a wait, with one shortcut:
 // the calling goroutine makes the connect's system calls itself, and a
 // connect the kernel finished inside connect(2) — loopback, usually —
