@@ -124,7 +124,7 @@ func (x *AsyncDial) cancelStarted() {
 }
 
 // abortCanceled is Cancel's work on the loop.
-func (x *AsyncDial) abortCanceled() { x.state.dl.abort(errCanceled) }
+func (x *AsyncDial) abortCanceled() { x.state.dl.abort(abortCanceled) }
 
 // begin hands the resolved addresses to the dial on its loop. Start
 // leaves them, or the resolver's error, in the primary racer and the
@@ -197,13 +197,7 @@ func (x *AsyncDial) complete(dl *dial, c net.Conn) {
 	if dl.cold != nil && dl.cold.release != nil {
 		dl.cold.release()
 	}
-	err := dl.err
-	if err == nil && c == nil {
-		w := dl.winnerRacer()
-		if c, err = newConn(int(dl.fd), int(w.family), int(w.sotype), dl.d.KeepAlive, dl.d.KeepAliveConfig); err != nil {
-			err = dl.wrap(w.ra(), err)
-		}
-	}
+	err := dl.err // c is the conn when err is nil: attemptDone converted the fd
 	e := emitter{loop: dl.loop}
 	elapsed := dl.started.since()
 	emitOutcome(e, &x.Signals, x, true, dl.network, dl.address, elapsed, int(dl.attempts), c, err)

@@ -119,7 +119,7 @@ func (w *ctxWatch) fire() {
 		if dl.watched {
 			// Still watched: abort ends it, and its finish calls
 			// unwatchCtx, which sees the context done.
-			dl.abort(mapErr(dl.ctx.Err()))
+			dl.abort(abortCtx)
 		}
 	}
 }

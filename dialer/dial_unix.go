@@ -279,19 +279,6 @@ func (dl *dial) abortError() error {
 	return nil
 }
 
-// setAbort records why the dial is ended as a whole.
-func (dl *dial) setAbort(err error) {
-	switch {
-	case err == errCanceled:
-		dl.aborted = abortCanceled
-	case dl.ctx.Err() != nil && err == mapErr(dl.ctx.Err()):
-		dl.aborted = abortCtx
-	default:
-		dl.aborted = abortErr
-		dl.coldState().abortErr = err
-	}
-}
-
 // ra returns the address being dialed (or last dialed).
 func (r *racer) ra() net.Addr {
 	if r.next == 0 {
@@ -529,13 +516,15 @@ func (dl *dial) ctxErr() error {
 	return nil
 }
 
-// abort ends the dial as a whole: the context is done, or it was canceled.
-// Loop only.
-func (dl *dial) abort(err error) {
+// abort ends the dial as a whole, for the reason given by a code of
+// dial.aborted: the context is done (abortCtx), or the dial was canceled
+// (abortCanceled). Loop only.
+func (dl *dial) abort(why uint8) {
 	if dl.finished || dl.aborted != abortNone {
 		return
 	}
-	dl.setAbort(err)
+	dl.aborted = why
+	err := dl.abortError()
 	fb := dl.fallbackRacer()
 	if fb != nil && dl.cold.fbTimer != nil && !dl.fbStart {
 		dl.cold.fbTimer.Stop()
@@ -823,7 +812,8 @@ func (r *racer) attemptDone(fd int, err error) {
 		return
 	}
 	if errors.Is(err, net.ErrClosed) && dl.aborted == abortNone {
-		dl.setAbort(err) // the reactor closed: no point trying more
+		// The reactor closed: no point trying more.
+		dl.aborted, dl.coldState().abortErr = abortErr, err
 	}
 	if !dl.finished && dl.aborted == abortNone {
 		if errors.Is(err, unix.EADDRNOTAVAIL) && r.retrySpurious() {

@@ -116,11 +116,17 @@ func (op *Op) init(l *Loop, req *ConnectRequest) {
 	if req.RetrySpurious {
 		op.done = &retrier{req: *req}
 	}
-	op.dl = !req.Deadline.IsZero()
-	if op.dl {
-		op.timer.when = int64(req.Deadline.Sub(l.epoch))
-	}
+	op.setDeadline(req.Deadline)
 	op.fd, op.state, op.tries = -1, opIdle, 0
+}
+
+// setDeadline keeps d, if not zero, in the op's timer until register
+// schedules it.
+func (op *Op) setDeadline(d time.Time) {
+	op.dl = !d.IsZero()
+	if op.dl {
+		op.timer.when = int64(d.Sub(op.loop().epoch))
+	}
 }
 
 // setDone sets the Completer the connect's outcome goes to.
@@ -400,7 +406,7 @@ func (l *Loop) complete(op *Op, err error) {
 		op.timer.Stop()
 		op.state = opQueued
 	}
-	op.dl = false
+	op.dl = false // a pending deadline was scheduled and stopped above
 	if req := op.retryRequest(); req != nil && op.tries < 2 && !l.closed.Load() && spurious(int(op.fd), req, err) {
 		op.tries++
 		if err == nil {
@@ -409,9 +415,7 @@ func (l *Loop) complete(op *Op, err error) {
 		fd, err, pending := connectOnce(req)
 		op.fd = int32(fd)
 		if pending {
-			if d := req.Deadline; !d.IsZero() {
-				op.dl, op.timer.when = true, int64(d.Sub(l.epoch))
-			}
+			op.setDeadline(req.Deadline)
 			l.register(op)
 		} else {
 			l.complete(op, err)
@@ -437,11 +441,16 @@ type completion struct {
 // task and timer, so done never runs inside the call that completed it.
 func (l *Loop) runDeferred() {
 	for len(l.deferred) > 0 {
+		// Two buffers in turn, as Post's tasks: a Completer that starts a
+		// connect which completes at once appends to the other one, and
+		// no completion allocates once the buffers have grown.
 		cs := l.deferred
-		l.deferred = nil
-		for _, c := range cs {
+		l.deferred, l.spareDeferred = l.spareDeferred[:0], nil
+		for i, c := range cs {
+			cs[i] = completion{}
 			l.callDone(c)
 		}
+		l.spareDeferred = cs[:0]
 	}
 }
 

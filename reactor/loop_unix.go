@@ -42,13 +42,15 @@ type Loop struct {
 	ops      []*Op        // pending connects, indexed by fd
 	pending  int          // number of non-nil entries in ops
 	deferred []completion // connects that completed, waiting for their Completer
-	timers   timerHeap
-	timerSeq uint32
-	epoch    time.Time   // monotonic zero for timer deadlines
-	rt       *time.Timer // the loop's one runtime timer
-	rtWhen   int64       // when rt is due (ns since epoch), 0 if not armed
-	timersFn func()      // l.runTimers, made once
-	locals   map[any]any // Local's values
+	// spareDeferred is the previous batch's backing array (runDeferred).
+	spareDeferred []completion
+	timers        timerHeap
+	timerSeq      uint32
+	epoch         time.Time   // monotonic zero for timer deadlines
+	rt            *time.Timer // the loop's one runtime timer
+	rtWhen        int64       // when rt is due (ns since epoch), 0 if not armed
+	timersFn      func()      // l.runTimers, made once
+	locals        map[any]any // Local's values
 }
 
 // Local returns the loop's value for key, calling create to make it the

@@ -92,6 +92,19 @@ func (c *conn[T]) disconnect() bool {
 // beginCall counts an invocation that is about to check c's state.
 func (c *conn[T]) beginCall() { c.inflight.Add(1) }
 
+// beginExecCall counts an invocation that runs on c's executor (a queued
+// or blocking-queued delivery), for DisconnectWait from that executor.
+func (c *conn[T]) beginExecCall() {
+	c.beginCall()
+	c.onExec.Add(1)
+}
+
+// endExecCall ends an invocation counted by beginExecCall.
+func (c *conn[T]) endExecCall() {
+	c.onExec.Add(-1)
+	c.endCall()
+}
+
 // endCall ends an invocation counted by beginCall.
 func (c *conn[T]) endCall() {
 	if c.inflight.Add(-1) == 0 && c.waitWanted.Load() {

@@ -175,12 +175,8 @@ func (c *conn[T]) deliverQueued(v T, acct *dropAcct, drop func(T)) {
 // gone or the executor is closed, and reports whether the slot took v.
 func (c *conn[T]) runQueued(v T) bool {
 	if c.tracked {
-		c.beginCall()
-		c.onExec.Add(1)
-		defer func() {
-			c.onExec.Add(-1)
-			c.endCall()
-		}()
+		c.beginExecCall()
+		defer c.endExecCall()
 	}
 	if !c.acquireQueued() || c.closed() {
 		return false
@@ -359,12 +355,8 @@ func (w *waiter[T]) deliver() {
 	}
 	c := w.c
 	if c.tracked {
-		c.beginCall()
-		c.onExec.Add(1)
-		defer func() {
-			c.onExec.Add(-1)
-			c.endCall()
-		}()
+		c.beginExecCall()
+		defer c.endExecCall()
 	}
 	var err error
 	if !c.acquireQueued() {
