@@ -42,18 +42,25 @@ func CheckFDsMain(m TestingM) TestingM {
 	return checkFDsMain(m)
 }
 
+// fdGrace is how long a check waits for descriptors to be closed after the
+// code under test returned: closes handed to another goroutine (a reactor
+// loop, a responder, an in-process server) finish shortly afterwards. A
+// variable for this package's tests.
+var fdGrace = time.Second
+
 // FDCountAtMost returns the number of open file descriptors once it is at
-// most n, or after a second if it never is. A test whose in-process server
-// closes accepted connections on its own goroutine uses it: that close may
-// come just after the client side is done.
+// most n, or after the same grace CheckFDs gives (a second) if it never
+// is. A test whose in-process server closes accepted connections on its
+// own goroutine uses it: that close may come just after the client side is
+// done.
 func FDCountAtMost(t testing.TB, n int) int {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(fdGrace)
 	for {
 		c := fdCount(t)
 		if c <= n || time.Now().After(deadline) {
 			return c
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }

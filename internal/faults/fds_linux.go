@@ -11,12 +11,6 @@ import (
 	"time"
 )
 
-// fdGrace is how long a check waits for descriptors to be closed after the
-// code under test returned: closes handed to another goroutine (a reactor
-// loop, a responder) finish shortly afterwards. A variable for this
-// package's tests.
-var fdGrace = time.Second
-
 // openFDs maps each open descriptor of the process to its /proc link target.
 func openFDs() (map[int]string, error) {
 	d, err := os.Open("/proc/self/fd")
